@@ -1,0 +1,30 @@
+# SPDX-License-Identifier: GPL-2.0
+# rust_gmem: top-level commands. `make run` and `make check` do all set-up on a fresh machine.
+
+.PHONY: all setup kernel module clippy rustfmt run check bench clean
+
+all: module
+
+setup:
+	@bash scripts/setup.sh
+
+kernel: setup
+	@bash scripts/build-kernel.sh >/dev/null
+
+module: kernel
+	@bash scripts/build-module.sh
+
+clippy: kernel
+	@CLIPPY=1 bash scripts/build-module.sh
+
+rustfmt:
+	@bash scripts/rustfmt.sh
+
+run: module
+	@bash scripts/run-vm.sh demo
+
+check: setup
+	@bash scripts/check.sh
+
+clean:
+	@bash scripts/build-module.sh clean

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# Builds rust_gmem.ko against the cached kernel (scripts/build-kernel.sh). With CLIPPY=1, under clippy.
+# Fails on any compiler or clippy warning.
+. "$(dirname "$0")/lib.sh"
+
+[ -f "$KDIR/.rust_gmem_built" ] || die "kernel not built: run scripts/build-kernel.sh (or make kernel)"
+if [ "${1:-}" = clean ]; then
+	make -s -C "$KDIR" M="$TOP" "${KMAKE_FLAGS[@]}" clean
+	exit 0
+fi
+extra=()
+if [ "${CLIPPY:-0}" = 1 ]; then
+	# Clippy runs only on crates it compiles: force the crate to be rebuilt.
+	rm -f "$TOP/src/rust_gmem_main.o"
+	extra+=(CLIPPY=1)
+	step "module: clippy"
+else
+	step "module: build"
+fi
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+if ! make -C "$KDIR" M="$TOP" "${KMAKE_FLAGS[@]}" "${extra[@]}" -j"$JOBS" modules >"$log" 2>&1; then
+	cat "$log" >&2
+	die "module build failed"
+fi
+if grep -E -i '(^|[^a-z])(warning|error)(\[|:)' "$log" >&2; then
+	die "module build printed warnings"
+fi
+step "module: $TOP/rust_gmem.ko"

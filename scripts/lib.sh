@@ -1,0 +1,50 @@
+# SPDX-License-Identifier: GPL-2.0
+# Common settings for the rust_gmem build and VM scripts. Sourced, not run.
+
+set -euo pipefail
+
+TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+
+# Everything large lives outside the repository, keyed so that reruns are fast.
+CACHE=${RUST_GMEM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/rust_gmem}
+BINDGEN_VERSION=0.70.1
+BINDGEN=$CACHE/tools/bin/bindgen
+RUSTC=/usr/bin/rustc
+CLIPPY_DRIVER=/usr/bin/clippy-driver
+# Kernel build flavour: "base" (default) or another *.fragment under scripts/flavours/.
+FLAVOUR=${FLAVOUR:-base}
+JOBS=${JOBS:-$(($(nproc) + 1))}
+
+KMAKE_FLAGS=(LLVM=1 "RUSTC=$RUSTC" "BINDGEN=$BINDGEN" "CLIPPY_DRIVER=$CLIPPY_DRIVER")
+
+T0=$(date +%s)
+step() { printf '==> [%4ss] %s\n' "$(($(date +%s) - T0))" "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+kernel_tarball() { ls /usr/src/linux-source-6.12.tar.xz 2>/dev/null || true; }
+
+# The kernel source version, read from the Debian package (e.g. 6.12.117).
+kernel_version() {
+	dpkg-query -W -f='${Version}' linux-source-6.12 2>/dev/null || echo unknown
+}
+
+# Files whose content decides the kernel build; a change in any of them is a new cache entry.
+kernel_inputs() {
+	local f
+	printf '%s\n' "$TOP/.config.fragment"
+	if [ "$FLAVOUR" != base ]; then printf '%s\n' "$TOP/scripts/flavours/$FLAVOUR.fragment"; fi
+	for f in "$TOP"/patches/*.patch; do [ -e "$f" ] && printf '%s\n' "$f"; done
+	printf '%s\n' "$TOP/scripts/build-kernel.sh"
+}
+
+kernel_key() {
+	{
+		kernel_version
+		"$RUSTC" --version 2>/dev/null || true
+		clang --version 2>/dev/null | head -1 || true
+		echo "$FLAVOUR"
+		kernel_inputs | while read -r f; do echo "== ${f#"$TOP"/}"; cat "$f"; done
+	} | sha256sum | cut -c1-16
+}
+
+KDIR=$CACHE/kernel-$(kernel_version)-$FLAVOUR-$(kernel_key)

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# Boots the test VM (QEMU, TCG, -cpu max) with rust_gmem.ko and the test programs in a busybox
+# initramfs. Usage: run-vm.sh demo|check. Writes build/vm-MODE/{console,tap}.log; in check mode appends
+# result records to build/results.txt (see scripts/tap-report.py).
+. "$(dirname "$0")/lib.sh"
+
+mode=${1:-check}
+out=$TOP/build/vm-$mode
+rm -rf "$out"
+mkdir -p "$out"
+ko=$TOP/rust_gmem.ko
+[ -f "$ko" ] || die "$ko missing: build the module first"
+bash "$TOP/scripts/build-tests.sh"
+
+# The initramfs is described as a gen_init_cpio list, so no root privileges are needed.
+list=$out/initramfs.list
+{
+	echo "dir /dev 0755 0 0"
+	echo "nod /dev/console 0600 0 0 c 5 1"
+	for d in bin sbin proc sys tmp tests lib lib/modules; do echo "dir /$d 0755 0 0"; done
+	echo "file /bin/busybox /bin/busybox 0755 0 0"
+	echo "file /init $TOP/scripts/guest-init.sh 0755 0 0"
+	echo "file /lib/modules/rust_gmem.ko $ko 0644 0 0"
+	for t in "$TOP"/build/tests/*; do echo "file /tests/$(basename "$t") $t 0755 0 0"; done
+} > "$list"
+"$KDIR/usr/gen_init_cpio" "$list" | gzip -1 > "$out/initramfs.cpio.gz"
+
+step "vm: booting ($mode; QEMU TCG, -cpu max, 2 vCPUs, 2 GiB)"
+timeout_s=${VM_TIMEOUT:-1200}
+rc=0
+timeout --foreground "$timeout_s" qemu-system-x86_64 -accel tcg -cpu max -smp 2 -m 2048 \
+	-nodefaults -nographic -no-reboot -display none \
+	-bios /usr/share/qemu/qboot.rom \
+	-serial "file:$out/console.log" -serial "file:$out/tap.log" \
+	-kernel "$KDIR/arch/x86/boot/bzImage" -initrd "$out/initramfs.cpio.gz" \
+	-append "console=ttyS0 panic=-1 rust_gmem.mode=$mode" </dev/null || rc=$?
+[ "$rc" = 124 ] && echo "vm: timed out after ${timeout_s}s" >&2
+step "vm: exited (rc=$rc)"
+
+case "$mode" in
+demo)
+	grep -E '^(demo:|### STEP|\[ *[0-9.]+\] rust_gmem)' "$out/tap.log" | sed 's/^### STEP /step: /' || true
+	grep -q '^### STEP demo rc=0' "$out/tap.log" && grep -q '^### DONE' "$out/tap.log" ||
+		die "demo failed; see $out/tap.log and $out/console.log"
+	if python3 "$TOP/scripts/tap-report.py" vm "$out/tap.log" "$out/console.log" | grep '^fail'; then
+		die "demo: see $out/console.log"
+	fi
+	step "demo: ok (logs in $out)"
+	;;
+check)
+	python3 "$TOP/scripts/tap-report.py" vm "$out/tap.log" "$out/console.log" >> "$TOP/build/results.txt"
+	;;
+esac

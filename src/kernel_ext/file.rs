@@ -1,0 +1,208 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Files, file descriptors and the `file_operations` of pseudo-filesystem files.
+//!
+//! C headers: [`include/linux/fs.h`](srctree/include/linux/fs.h),
+//! [`include/linux/file.h`](srctree/include/linux/file.h)
+//!
+//! Shaped like mainline's `kernel::fs::file` (6.13): [`File`] is a reference-counted `struct file`,
+//! [`FileDescriptorReservation`] reserves a descriptor and installs a file in it.
+
+use super::bindings;
+use super::fs::{Inode, NewInode, PseudoFs, PseudoFsInode};
+use core::marker::PhantomData;
+use core::ptr;
+use kernel::build_error;
+use kernel::error::{from_err_ptr, from_result, VTABLE_DEFAULT_ERROR};
+use kernel::ffi::{c_long, c_uint, c_ulong};
+use kernel::prelude::*;
+use kernel::types::{ARef, AlwaysRefCounted, Opaque};
+
+/// A reference-counted `struct file`.
+///
+/// # Invariants
+///
+/// The file is referenced (`f_count` > 0) while a reference to this object exists.
+#[repr(transparent)]
+pub(crate) struct File(Opaque<bindings::file>);
+
+// SAFETY: `struct file` is reference counted with atomics and may be used and released on any thread.
+unsafe impl Send for File {}
+// SAFETY: Shared references only read immutable fields or call thread-safe C functions.
+unsafe impl Sync for File {}
+
+// SAFETY: `get_file()` and `fput()` keep the file alive while the count is positive.
+unsafe impl AlwaysRefCounted for File {
+    fn inc_ref(&self) {
+        // SAFETY: The file is referenced, so taking another reference is allowed.
+        unsafe { bindings::rust_gmem_get_file(self.as_ptr()) };
+    }
+
+    unsafe fn dec_ref(obj: ptr::NonNull<Self>) {
+        // SAFETY: The caller owns a reference.
+        unsafe { bindings::fput(obj.cast().as_ptr()) };
+    }
+}
+
+impl File {
+    /// Creates a reference from a raw pointer.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` must be a file that stays referenced for `'a`.
+    pub(crate) unsafe fn from_raw<'a>(ptr: *mut bindings::file) -> &'a Self {
+        // SAFETY: `File` is transparent, and the caller guarantees validity for `'a`.
+        unsafe { &*ptr.cast() }
+    }
+
+    /// Returns the raw pointer.
+    pub(crate) fn as_ptr(&self) -> *mut bindings::file {
+        self.0.get()
+    }
+}
+
+/// A reserved, not yet used file descriptor of the current task.
+///
+/// # Invariants
+///
+/// `fd` was returned by `get_unused_fd_flags()` and has not been installed or released.
+pub(crate) struct FileDescriptorReservation {
+    fd: u32,
+    // The reservation belongs to the task's file table: it must not move to another thread.
+    _not_send: PhantomData<*mut ()>,
+}
+
+impl FileDescriptorReservation {
+    /// Reserves a descriptor with the given `O_*` flags (e.g. `O_CLOEXEC`).
+    pub(crate) fn get_unused_fd_flags(flags: u32) -> Result<Self> {
+        // SAFETY: Any flags value is accepted by the C function.
+        let fd = unsafe { bindings::get_unused_fd_flags(flags) };
+        if fd < 0 {
+            return Err(Error::from_errno(fd));
+        }
+        // INVARIANT: `fd` is a fresh reservation.
+        Ok(Self {
+            fd: fd as u32,
+            _not_send: PhantomData,
+        })
+    }
+
+    /// The reserved descriptor number.
+    pub(crate) fn reserved_fd(&self) -> u32 {
+        self.fd
+    }
+
+    /// Installs `file` in the descriptor, which takes over the reference.
+    pub(crate) fn fd_install(self, file: ARef<File>) {
+        let file = ARef::into_raw(file);
+        // SAFETY: `self.fd` is reserved (type invariant) and we give up our reference on the file.
+        unsafe { bindings::fd_install(self.fd, file.as_ptr().cast()) };
+        // The descriptor is used now: do not release it.
+        core::mem::forget(self);
+    }
+}
+
+impl Drop for FileDescriptorReservation {
+    fn drop(&mut self) {
+        // SAFETY: The descriptor is reserved and unused (type invariant).
+        unsafe { bindings::put_unused_fd(self.fd) };
+    }
+}
+
+/// The operations of the files of a [`PseudoFs`] whose inodes carry `Self::Inode`.
+#[vtable]
+pub(crate) trait FileOperations: 'static {
+    /// The private part of the files' inodes.
+    type Inode: PseudoFsInode;
+
+    /// Handles `ioctl(2)` on a file; returns the value for userspace.
+    fn ioctl(_inode: &Inode<Self::Inode>, _file: &File, _cmd: u32, _arg: usize) -> Result<isize> {
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
+}
+
+/// `compat_ioctl` for files whose `ioctl` argument is a pointer: `compat_ptr_ioctl()`, which only
+/// exists with `CONFIG_COMPAT`.
+#[cfg(CONFIG_COMPAT)]
+pub(super) const COMPAT_PTR_IOCTL: Option<
+    unsafe extern "C" fn(*mut bindings::file, c_uint, c_ulong) -> c_long,
+> = Some(bindings::compat_ptr_ioctl);
+#[cfg(not(CONFIG_COMPAT))]
+pub(super) const COMPAT_PTR_IOCTL: Option<
+    unsafe extern "C" fn(*mut bindings::file, c_uint, c_ulong) -> c_long,
+> = None;
+
+struct FileOpsTable<F>(PhantomData<F>);
+
+impl<F: FileOperations> FileOpsTable<F> {
+    const TABLE: bindings::file_operations = bindings::file_operations {
+        // This module's own `struct module`.
+        owner: ptr::addr_of!(bindings::__this_module) as *mut _,
+        open: Some(bindings::generic_file_open),
+        unlocked_ioctl: if F::HAS_IOCTL {
+            Some(Self::ioctl)
+        } else {
+            None
+        },
+        compat_ioctl: if F::HAS_IOCTL { COMPAT_PTR_IOCTL } else { None },
+        // SAFETY: All-zero is a valid `file_operations` (every callback `None`).
+        ..unsafe { core::mem::MaybeUninit::zeroed().assume_init() }
+    };
+
+    /// `ioctl` callback.
+    ///
+    /// # Safety
+    ///
+    /// Called by the VFS with a referenced file that uses this table.
+    unsafe extern "C" fn ioctl(file: *mut bindings::file, cmd: c_uint, arg: c_ulong) -> c_long {
+        from_result(|| {
+            // SAFETY: The VFS calls us with a referenced file of our filesystem, whose inode is an
+            // `Inode<F::Inode>` (only `create_file` makes files with this table).
+            let (file, inode) = unsafe {
+                let inode = (*file).f_inode;
+                (File::from_raw(file), Inode::<F::Inode>::from_raw(inode))
+            };
+            F::ioctl(inode, file, cmd, arg).map(|r| r as c_long)
+        })
+    }
+}
+
+impl<T: PseudoFsInode> PseudoFs<T> {
+    /// Creates an `O_RDWR | O_LARGEFILE` file on `inode` with the operations of `F`.
+    pub(crate) fn create_file<F: FileOperations<Inode = T>>(
+        &self,
+        inode: NewInode<T>,
+        name: &'static CStr,
+    ) -> Result<ARef<File>> {
+        let inode = inode.into_inode();
+        // The file's `f_op->owner` reference, dropped by `fput()`; our caller runs in this module
+        // through a file of it, so the module is live.
+        // SAFETY: `THIS_MODULE` is this module.
+        unsafe { bindings::__module_get(crate::THIS_MODULE.as_ptr()) };
+        // SAFETY: `inode` is a referenced inode of this filesystem's mount; `name` is a static C string
+        // and the table is static.
+        let file = from_err_ptr(unsafe {
+            bindings::alloc_file_pseudo(
+                inode.as_ptr(),
+                self.mount(),
+                name.as_char_ptr(),
+                (bindings::O_RDWR | bindings::O_LARGEFILE) as i32,
+                &FileOpsTable::<F>::TABLE,
+            )
+        });
+        match file {
+            Ok(file) => {
+                // The file took over the inode reference.
+                core::mem::forget(inode);
+                // SAFETY: `alloc_file_pseudo()` returned a new file with one reference.
+                Ok(unsafe { ARef::from_raw(ptr::NonNull::new_unchecked(file.cast())) })
+            }
+            Err(e) => {
+                // SAFETY: Drops the `f_op->owner` reference taken above; the module stays live
+                // through the inode's own reference until `inode` is dropped.
+                unsafe { bindings::module_put(crate::THIS_MODULE.as_ptr()) };
+                Err(e)
+            }
+        }
+    }
+}

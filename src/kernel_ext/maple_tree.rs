@@ -1,0 +1,173 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Maple trees of small integer values, locked by a mapping's invalidate lock.
+//!
+//! C header: [`include/linux/maple_tree.h`](srctree/include/linux/maple_tree.h)
+//!
+//! Mainline's `kernel::maple_tree` (6.18) uses the tree's internal spinlock and stores owned pointers.
+//! guest_memfd needs the opposite on both counts: the tree is protected by an external lock (the
+//! mapping's `invalidate_lock`, declared with `MT_FLAGS_LOCK_EXTERN` and `mt_set_external_lock()` so
+//! that lockdep checks every access), and the entries are small integers stored as xarray value
+//! entries, which own nothing. Every access takes a guard of that lock as proof.
+
+use super::bindings;
+use super::mapping::{InvalidateLockHeld, InvalidateWriteGuard, Mapping};
+use core::marker::PhantomData;
+use kernel::error::to_result;
+use kernel::prelude::*;
+use kernel::types::Opaque;
+
+/// The largest value an entry can hold (xarray value entries lose the top bit).
+pub(crate) const MAX_VALUE: usize = usize::MAX >> 1;
+
+/// One range of equal value in a [`MapleTree`]: indices `first..=last` hold `value`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Entry {
+    /// The first index of the range.
+    pub(crate) first: usize,
+    /// The last index of the range, inclusive.
+    pub(crate) last: usize,
+    /// The value stored for every index of the range.
+    pub(crate) value: usize,
+}
+
+/// A maple tree that maps index ranges to small integers, protected by a mapping's invalidate lock.
+///
+/// # Invariants
+///
+/// - `tree` was initialised with `MT_FLAGS_LOCK_EXTERN` and the invalidate lock of `mapping` as its
+///   external lock, and `mapping` outlives the tree.
+/// - Every entry of `tree` is an xarray value entry.
+#[pin_data(PinnedDrop)]
+pub(crate) struct MapleTree {
+    #[pin]
+    tree: Opaque<bindings::maple_tree>,
+    mapping: *const Mapping,
+}
+
+// SAFETY: The tree is only reached under the mapping's invalidate lock, which any thread may hold.
+unsafe impl Send for MapleTree {}
+// SAFETY: Shared references only read or write the tree with a guard of the invalidate lock.
+unsafe impl Sync for MapleTree {}
+
+impl MapleTree {
+    /// Creates an empty tree whose external lock is `mapping`'s invalidate lock.
+    ///
+    /// # Safety
+    ///
+    /// `mapping` must stay valid for as long as the tree exists.
+    pub(crate) unsafe fn new(mapping: &Mapping) -> impl PinInit<Self> {
+        let mapping_ptr: *const Mapping = mapping;
+        let lock = mapping.invalidate_lock_ptr();
+        // INVARIANT: The tree gets the external-lock flag and `mapping`'s invalidate lock; the caller
+        // guarantees that the mapping outlives it. The new tree is empty.
+        pin_init!(Self {
+            // SAFETY: `slot` is valid for writes; the helper only initialises the tree's fields.
+            tree <- Opaque::ffi_init(|slot| unsafe {
+                bindings::rust_gmem_mt_init_external(slot, lock)
+            }),
+            mapping: mapping_ptr,
+        })
+    }
+
+    fn check_guard(&self, guard: &impl InvalidateLockHeld) -> Result {
+        // A guard of another mapping's lock would be a bug in the caller: refuse rather than touch
+        // the tree unlocked.
+        if core::ptr::eq(guard.mapping(), self.mapping) {
+            Ok(())
+        } else {
+            Err(EINVAL)
+        }
+    }
+
+    fn ma_state(&self, first: usize, last: usize) -> bindings::ma_state {
+        let mut mas = bindings::ma_state::default();
+        // SAFETY: `mas` is a valid local, and `self.tree` is an initialised tree (type invariant).
+        unsafe { bindings::rust_gmem_mas_init(&mut mas, self.tree.get(), first, last) };
+        mas
+    }
+
+    /// Stores `value` for every index in `first..=last`, replacing what was there.
+    ///
+    /// Neighbouring ranges are not merged here; the caller decides what is equal.
+    pub(crate) fn store_range(
+        &self,
+        first: usize,
+        last: usize,
+        value: usize,
+        guard: &InvalidateWriteGuard<'_>,
+    ) -> Result {
+        self.check_guard(guard)?;
+        if first > last || value > MAX_VALUE {
+            return Err(EINVAL);
+        }
+        let mut mas = self.ma_state(first, last);
+        // SAFETY: The external lock is held exclusive (`guard`), `mas` walks `self.tree`, and the
+        // entry is a value entry as the type invariant requires.
+        to_result(unsafe {
+            bindings::mas_store_gfp(
+                &mut mas,
+                bindings::rust_gmem_xa_mk_value(value),
+                bindings::GFP_KERNEL,
+            )
+        })
+    }
+
+    /// Returns an iterator over the ranges that intersect `first..=last`, in index order.
+    pub(crate) fn ranges<'a, G: InvalidateLockHeld>(
+        &'a self,
+        first: usize,
+        last: usize,
+        guard: &'a G,
+    ) -> Result<Ranges<'a, G>> {
+        self.check_guard(guard)?;
+        Ok(Ranges {
+            mas: self.ma_state(first, first),
+            max: last,
+            _tree: PhantomData,
+        })
+    }
+
+    fn entry(mas: &bindings::ma_state, entry: *mut kernel::ffi::c_void) -> Option<Entry> {
+        if entry.is_null() {
+            return None;
+        }
+        // SAFETY: Any pointer may be tested; value entries are all the tree holds (type invariant).
+        let value = unsafe { bindings::rust_gmem_xa_to_value(entry) };
+        Some(Entry {
+            first: mas.index,
+            last: mas.last,
+            value,
+        })
+    }
+}
+
+#[pinned_drop]
+impl PinnedDrop for MapleTree {
+    fn drop(self: Pin<&mut Self>) {
+        // SAFETY: The mapping outlives the tree (type invariant).
+        let mapping = unsafe { &*self.mapping };
+        let _guard = mapping.invalidate_lock();
+        // SAFETY: The external lock is held exclusive; the entries own nothing, so destroying the
+        // tree only frees its nodes.
+        unsafe { bindings::__mt_destroy(self.tree.get()) };
+    }
+}
+
+/// An iterator over the ranges of a [`MapleTree`], holding the tree's lock through a borrowed guard.
+pub(crate) struct Ranges<'a, G> {
+    mas: bindings::ma_state,
+    max: usize,
+    _tree: PhantomData<(&'a MapleTree, &'a G)>,
+}
+
+impl<G: InvalidateLockHeld> Iterator for Ranges<'_, G> {
+    type Item = Entry;
+
+    fn next(&mut self) -> Option<Entry> {
+        // SAFETY: `mas` was set up on the tree, whose external lock is held for `'a` by the borrowed
+        // guard.
+        let entry = unsafe { bindings::mas_find(&mut self.mas, self.max) };
+        MapleTree::entry(&self.mas, entry)
+    }
+}

@@ -1,0 +1,18 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The unsafe layer: small safe wrappers over the raw 6.12 bindings.
+//!
+//! 6.12's `kernel` crate has no abstractions for files, inodes, mappings, folios, maple trees, misc
+//! devices or debugfs. This module provides the few the guest_memfd logic needs, shaped like the newer
+//! mainline ones (`rust/kernel/fs/file.rs`, `miscdevice.rs`, `maple_tree.rs`) so that the code above can
+//! move to those when the target kernel has them. Every `unsafe` block of the crate lives below this
+//! module; the guest_memfd logic in [`crate::gmem`] is safe Rust.
+
+pub(crate) mod bindings;
+pub(crate) mod debugfs;
+pub(crate) mod file;
+pub(crate) mod fs;
+pub(crate) mod maple_tree;
+pub(crate) mod mapping;
+pub(crate) mod miscdevice;
+pub(crate) mod uapi;
