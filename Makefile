@@ -23,7 +23,7 @@ rustfmt:
 run: module
 	@bash scripts/run-vm.sh demo
 
-check: setup
+check:
 	@bash scripts/check.sh
 
 clean:

@@ -13,7 +13,11 @@ fi
 tarball=$(kernel_tarball)
 [ -n "$tarball" ] || die "linux-source-6.12 is not installed (run scripts/setup.sh)"
 mkdir -p "$CACHE"
-work=$KDIR.tmp
+# Keep the newest few kernel builds; each is about 2 GB.
+ls -dt "$CACHE"/kernel-* 2>/dev/null | tail -n +"${KEEP_KERNELS:-3}" | xargs -r rm -rf
+# Build in place (paths end up in the build's metadata); the stamp file marks a finished build, so an
+# interrupted one is started again from scratch.
+work=$KDIR
 rm -rf "$work"
 mkdir -p "$work"
 
@@ -65,7 +69,5 @@ kmake -j"$JOBS" all
 kmake headers >/dev/null
 
 touch "$work/.rust_gmem_built"
-rm -rf "$KDIR"
-mv "$work" "$KDIR"
 step "kernel: built in $KDIR"
 echo "$KDIR"

@@ -7,6 +7,7 @@ out=$TOP/build/tests
 mkdir -p "$out"
 CFLAGS=(-O2 -g -Wall -Werror -static -D_GNU_SOURCE
 	-isystem "$KDIR/usr/include" -I "$TOP/include/uapi" -I "$KDIR/tools/testing/selftests")
+built=0
 for src in "$TOP"/tests/*.c; do
 	bin=$out/$(basename "$src" .c)
 	if [ "$bin" -nt "$src" ] && [ "$bin" -nt "$TOP/tests/gmem_util.h" ] &&
@@ -14,5 +15,6 @@ for src in "$TOP"/tests/*.c; do
 		continue
 	fi
 	gcc "${CFLAGS[@]}" -o "$bin" "$src" || die "building $(basename "$src") failed"
+	built=$((built + 1))
 done
-step "tests: built in $out"
+[ "$built" = 0 ] || step "tests: built $built program(s) in $out"

@@ -23,10 +23,29 @@ step() { # name, command...
 	echo "### STEP $name rc=$?"
 }
 
-run() { # test binary
-	echo "### BEGIN $1"
-	timeout "${TEST_TIMEOUT:-600}" "/tests/$1" </dev/null
-	echo "### END $1 rc=$?"
+run() { # test binary, harness arguments...
+	bin=$1; shift
+	echo "### BEGIN $bin"
+	timeout "${TEST_TIMEOUT:-600}" "/tests/$bin" "$@" </dev/null
+	echo "### END $bin rc=$?"
+}
+
+# Runs the selected tests of one phase: "unloaded" (module_* tests, which load the module themselves)
+# or "loaded". /etc/rust_gmem_tests, written from `make check TESTS=...`, has lines
+# "binary [harness arguments]"; without it every test runs.
+run_phase() {
+	if [ -s /etc/rust_gmem_tests ]; then
+		cat /etc/rust_gmem_tests
+	else
+		for t in /tests/*_test; do basename "$t"; done
+	fi | while read -r bin args; do
+		case "$bin" in
+		module_*) [ "$1" = unloaded ] || continue ;;
+		*) [ "$1" = loaded ] || continue ;;
+		esac
+		# shellcheck disable=SC2086 # harness arguments are split on purpose
+		run "$bin" $args
+	done
 }
 
 echo "### VM $(uname -r) mode=$mode cpus=$(nproc)"
@@ -40,12 +59,9 @@ demo)
 	;;
 check)
 	# Tests that load the module themselves run first, with it unloaded.
-	for t in /tests/module_*test; do run "$(basename "$t")"; done
+	run_phase unloaded
 	step "insmod rust_gmem.ko" insmod "$KO"
-	for t in /tests/*_test; do
-		case "$t" in /tests/module_*) continue ;; esac
-		run "$(basename "$t")"
-	done
+	run_phase loaded
 	step "rmmod rust_gmem after all tests" rmmod rust_gmem
 	;;
 esac

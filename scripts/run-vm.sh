@@ -13,12 +13,22 @@ ko=$TOP/rust_gmem.ko
 [ -f "$ko" ] || die "$ko missing: build the module first"
 bash "$TOP/scripts/build-tests.sh"
 
+# TESTS="create_test module_test:module.load_unload" selects test programs, or single tests of them
+# (harness names as printed in the TAP lines, fixture.variant.test).
+: > "$out/tests.conf"
+for t in ${TESTS:-}; do
+	bin=${t%%:*}
+	[ -x "$TOP/build/tests/$bin" ] || die "TESTS: no test program $bin (see tests/*_test.c)"
+	if [ "$t" = "$bin" ]; then echo "$bin"; else echo "$bin -r ${t#*:}"; fi
+done >> "$out/tests.conf"
+
 # The initramfs is described as a gen_init_cpio list, so no root privileges are needed.
 list=$out/initramfs.list
 {
 	echo "dir /dev 0755 0 0"
 	echo "nod /dev/console 0600 0 0 c 5 1"
-	for d in bin sbin proc sys tmp tests lib lib/modules; do echo "dir /$d 0755 0 0"; done
+	for d in bin sbin etc proc sys tmp tests lib lib/modules; do echo "dir /$d 0755 0 0"; done
+	echo "file /etc/rust_gmem_tests $out/tests.conf 0644 0 0"
 	echo "file /bin/busybox /bin/busybox 0755 0 0"
 	echo "file /init $TOP/scripts/guest-init.sh 0755 0 0"
 	echo "file /lib/modules/rust_gmem.ko $ko 0644 0 0"

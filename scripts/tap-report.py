@@ -10,6 +10,9 @@
   tap-report.py summary RESULTS
       Prints one numbered TAP line per record, then "N passed, N failed, N skipped"; exits 1 on any
       failure.
+
+  tap-report.py selftest
+      Checks that the `vm` parser fails what it must: failed tests, splats, crashes, timeouts.
 """
 import re
 import sys
@@ -28,6 +31,16 @@ def vm(tap_path, console_path):
         tap = f.read().splitlines()
     with open(console_path, errors="replace") as f:
         console = f.read().splitlines()
+    out, splats = parse_vm(tap, console)
+    for l in out:
+        print(l)
+    for l in splats[:50]:
+        print(f"# kernel log: {l}", file=sys.stderr)
+    return 0
+
+
+def parse_vm(tap, console):
+    """Returns the result records and the offending kernel log lines."""
     out, current, failed_in_current, done = [], None, False, False
 
     for line in (l.rstrip("\r") for l in tap):
@@ -58,11 +71,41 @@ def vm(tap_path, console_path):
     out.append(f"{'ok' if done else 'fail'} vm: ran to the end")
     splats = [l for l in console if SPLATS.search(l)]
     out.append(f"{'fail' if splats else 'ok'} vm: kernel log free of warnings, oopses and lockdep reports")
-    for l in out:
-        print(l)
-    for l in splats[:50]:
-        print(f"# kernel log: {l}", file=sys.stderr)
-    return 0
+    return out, splats
+
+
+def selftest():
+    good = ["### BEGIN t", "ok 1 a.b", "ok 2 a.c # SKIP no pool", "### END t rc=0",
+            "### STEP insmod rc=0", "### DONE"]
+    boot = ["[    0.1] Linux version 6.12.117", "[    1.0] rust_gmem: loaded"]
+    cases = [
+        ("clean run", good, boot, []),
+        ("failed test", good[:1] + ["not ok 1 a.b"] + good[2:3] + ["### END t rc=1"] + good[4:],
+         boot, ["t: a.b"]),
+        ("exit status without a failed line", good[:3] + ["### END t rc=2"] + good[4:], boot,
+         ["t: exit status 2"]),
+        ("timeout", good[:3] + ["### END t rc=124"] + good[4:], boot, ["t: timed out"]),
+        ("crash inside a test", good[:2], boot, ["t: did not finish", "vm: ran to the end"]),
+        ("failed step", good[:4] + ["### STEP insmod rc=1", "### DONE"], boot, ["vm: insmod"]),
+        ("kernel warning", good, boot + ["[ 2.0] WARNING: CPU: 0 PID: 1 at mm/x.c:1"],
+         ["vm: kernel log"]),
+        ("lockdep report", good, boot + ["[ 2.0] WARNING: possible circular locking dependency"],
+         ["vm: kernel log"]),
+        ("oops", good, boot + ["[ 2.0] Oops: general protection fault"], ["vm: kernel log"]),
+        ("rust panic", good, boot + ["[ 2.0] rust_kernel: panicked at src/gmem.rs:1:1:"],
+         ["vm: kernel log"]),
+    ]
+    bad = 0
+    for name, tap, console, must_fail in cases:
+        out, _ = parse_vm(tap, console)
+        fails = [r for r in out if r.startswith("fail ")]
+        skips = [r for r in out if r.startswith("skip ")]
+        want = all(any(m in f for f in fails) for m in must_fail) and (bool(fails) == bool(must_fail))
+        if name == "clean run":
+            want = want and len(skips) == 1 and len(out) == 5
+        print(f"{'ok' if want else 'FAILED'}: {name}: {fails}")
+        bad += not want
+    return 1 if bad else 0
 
 
 def summary(results_path):
@@ -90,4 +133,6 @@ if __name__ == "__main__":
         sys.exit(vm(sys.argv[2], sys.argv[3]))
     if len(sys.argv) == 3 and sys.argv[1] == "summary":
         sys.exit(summary(sys.argv[2]))
+    if len(sys.argv) == 2 and sys.argv[1] == "selftest":
+        sys.exit(selftest())
     sys.exit(__doc__)

@@ -201,7 +201,8 @@ TEST(file_mode)
 	ASSERT_LE(0, fd);
 	fl = fcntl(fd, F_GETFL);
 	EXPECT_EQ(O_RDWR, fl & O_ACCMODE);
-	EXPECT_TRUE(fl & O_LARGEFILE);
+	/* glibc defines O_LARGEFILE as 0 on 64-bit; the kernel's flag is 0100000 (asm-generic). */
+	EXPECT_TRUE(fl & 0100000);
 	/* As mainline, the descriptor is not close-on-exec. */
 	EXPECT_EQ(0, fcntl(fd, F_GETFD) & FD_CLOEXEC);
 	close(fd);
@@ -228,7 +229,7 @@ TEST(close_releases)
 	long long before = gmem_live_inodes();
 	int fds[8];
 
-	ASSERT_LT(0, before);
+	ASSERT_LE(0, before);
 	for (int i = 0; i < 8; i++) {
 		fds[i] = gmem_create(PAGE_SZ * (i + 1), i & 1 ? GUEST_MEMFD_FLAG_MMAP : 0);
 		ASSERT_LE(0, fds[i]);

@@ -367,7 +367,9 @@ impl<T: PseudoFsInode> PseudoFs<T> {
             (*inode).i_op = &Self::INODE_OPS;
             let container = kernel::container_of!(inode, InodeBox<T>, inode) as *mut InodeBox<T>;
             (*container).pins_mount = true;
-            Ok(NewInode(ARef::from_raw(ptr::NonNull::new_unchecked(inode.cast()))))
+            Ok(NewInode(ARef::from_raw(ptr::NonNull::new_unchecked(
+                inode.cast(),
+            ))))
         }
     }
 
@@ -388,6 +390,11 @@ impl<T: PseudoFsInode> PseudoFs<T> {
         };
     }
 
+    /// `init_fs_context` callback.
+    ///
+    /// # Safety
+    ///
+    /// Called by the VFS with a valid `fs_context` of this filesystem type.
     unsafe extern "C" fn init_fs_context(fc: *mut kernel::bindings::fs_context) -> c_int {
         // 6.12's `kernel::bindings` has `fs_context` as an opaque type; ours has its fields.
         let fc = fc.cast::<bindings::fs_context>();
