@@ -14,7 +14,7 @@ tarball=$(kernel_tarball)
 [ -n "$tarball" ] || die "linux-source-6.12 is not installed (run scripts/setup.sh)"
 mkdir -p "$CACHE"
 # Keep the newest few kernel builds; each is about 2 GB.
-ls -dt "$CACHE"/kernel-* 2>/dev/null | tail -n +"${KEEP_KERNELS:-3}" | xargs -r rm -rf
+{ ls -dt "$CACHE"/kernel-* 2>/dev/null || true; } | tail -n +"${KEEP_KERNELS:-3}" | xargs -r rm -rf
 # Build in place (paths end up in the build's metadata); the stamp file marks a finished build, so an
 # interrupted one is started again from scratch.
 work=$KDIR

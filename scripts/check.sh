@@ -11,8 +11,20 @@ record() { # status name
 	echo "$1 $2" >> "$results"
 }
 
-bash "$TOP/scripts/setup.sh"
-bash "$TOP/scripts/build-kernel.sh" >/dev/null
+finish() {
+	step "check: done in $(($(date +%s) - T0)) s; VM logs in build/vm-check/"
+	python3 "$TOP/scripts/tap-report.py" summary "$results"
+	exit
+}
+
+if ! bash "$TOP/scripts/setup.sh"; then
+	record fail "setup: install build dependencies"
+	finish
+fi
+if ! bash "$TOP/scripts/build-kernel.sh" >/dev/null; then
+	record fail "build: kernel"
+	finish
+fi
 
 if python3 "$TOP/scripts/tap-report.py" selftest >/dev/null; then record ok "host: test report parser fails failures"
 else record fail "host: test report parser fails failures"; fi
@@ -35,5 +47,4 @@ else
 	record fail "build: rust_gmem.ko without warnings"
 fi
 
-step "check: done in $(($(date +%s) - T0)) s; VM logs in build/vm-check/"
-python3 "$TOP/scripts/tap-report.py" summary "$results"
+finish

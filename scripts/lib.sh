@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: GPL-2.0
 # Common settings for the rust_gmem build and VM scripts. Sourced, not run.
 
-set -euo pipefail
+set -eEuo pipefail
+trap 'echo "error: ${BASH_SOURCE[0]:-$0}:$LINENO: \"$BASH_COMMAND\" failed" >&2' ERR
 
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
@@ -28,13 +29,15 @@ kernel_version() {
 	dpkg-query -W -f='${Version}' linux-source-6.12 2>/dev/null || echo unknown
 }
 
+# Version of the recipe in build-kernel.sh: bump it when a change there changes what is built.
+KERNEL_RECIPE=1
+
 # Files whose content decides the kernel build; a change in any of them is a new cache entry.
 kernel_inputs() {
 	local f
 	printf '%s\n' "$TOP/.config.fragment"
 	if [ "$FLAVOUR" != base ]; then printf '%s\n' "$TOP/scripts/flavours/$FLAVOUR.fragment"; fi
-	for f in "$TOP"/patches/*.patch; do [ -e "$f" ] && printf '%s\n' "$f"; done
-	printf '%s\n' "$TOP/scripts/build-kernel.sh"
+	for f in "$TOP"/patches/*.patch; do if [ -e "$f" ]; then printf '%s\n' "$f"; fi; done
 }
 
 kernel_key() {
@@ -42,7 +45,7 @@ kernel_key() {
 		kernel_version
 		"$RUSTC" --version 2>/dev/null || true
 		clang --version 2>/dev/null | head -1 || true
-		echo "$FLAVOUR"
+		echo "$FLAVOUR recipe $KERNEL_RECIPE"
 		kernel_inputs | while read -r f; do echo "== ${f#"$TOP"/}"; cat "$f"; done
 	} | sha256sum | cut -c1-16
 }
