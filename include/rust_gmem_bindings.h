@@ -5,6 +5,7 @@
  * `use kernel::bindings::*;` and only the allowlisted items below are emitted.
  */
 #include <linux/debugfs.h>
+#include <linux/falloc.h>
 #include <linux/fs.h>
 #include <linux/fs_context.h>
 #include <linux/file.h>
@@ -25,6 +26,12 @@ const unsigned long long RUST_CONST_HELPER_GUEST_MEMFD_FLAG_INIT_SHARED = GUEST_
 const unsigned long long RUST_CONST_HELPER_RUST_GMEM_VALID_FLAGS = RUST_GMEM_VALID_FLAGS;
 const unsigned long long RUST_CONST_HELPER_KVM_MEMORY_ATTRIBUTE_PRIVATE = KVM_MEMORY_ATTRIBUTE_PRIVATE;
 const unsigned int RUST_CONST_HELPER_KVM_CREATE_GUEST_MEMFD = KVM_CREATE_GUEST_MEMFD;
+const unsigned int RUST_CONST_HELPER_KVM_GMEM_CONVERT_SHARED = KVM_GMEM_CONVERT_SHARED;
+const unsigned int RUST_CONST_HELPER_KVM_GMEM_CONVERT_PRIVATE = KVM_GMEM_CONVERT_PRIVATE;
+const unsigned int RUST_CONST_HELPER_KVM_SET_MEMORY_ATTRIBUTES2 = KVM_SET_MEMORY_ATTRIBUTES2;
+const int RUST_CONST_HELPER_FALLOC_FL_KEEP_SIZE = FALLOC_FL_KEEP_SIZE;
+const int RUST_CONST_HELPER_FALLOC_FL_PUNCH_HOLE = FALLOC_FL_PUNCH_HOLE;
+const gfp_t RUST_CONST_HELPER___GFP_ZERO = __GFP_ZERO;
 const unsigned int RUST_CONST_HELPER_MT_FLAGS_LOCK_EXTERN = MT_FLAGS_LOCK_EXTERN;
 const unsigned int RUST_CONST_HELPER_MISC_DYNAMIC_MINOR = MISC_DYNAMIC_MINOR;
 const unsigned int RUST_CONST_HELPER_O_RDWR = O_RDWR;

@@ -8,7 +8,9 @@
 
 #include <linux/fs.h>
 #include <linux/maple_tree.h>
+#include <linux/pagevec.h>
 #include <linux/slab.h>
+#include <linux/workqueue.h>
 
 void rust_gmem_mt_init_external(struct maple_tree *mt, struct rw_semaphore *lock);
 void rust_gmem_mas_init(struct ma_state *mas, struct maple_tree *mt, unsigned long first,
@@ -30,5 +32,25 @@ void rust_gmem_mapping_set_gfp_mask(struct address_space *mapping, gfp_t gfp);
 void rust_gmem_mapping_set_inaccessible(struct address_space *mapping);
 
 void rust_gmem_get_file(struct file *file);
+int rust_gmem_file_get_write_access(struct file *file);
+
+void rust_gmem_folio_get(struct folio *folio);
+void rust_gmem_folio_put(struct folio *folio);
+void rust_gmem_folio_lock(struct folio *folio);
+pgoff_t rust_gmem_folio_index(struct folio *folio);
+long rust_gmem_folio_nr_pages(struct folio *folio);
+int rust_gmem_folio_ref_count(struct folio *folio);
+bool rust_gmem_folio_mapped(struct folio *folio);
+bool rust_gmem_folio_test_uptodate(struct folio *folio);
+void rust_gmem_folio_mark_uptodate(struct folio *folio);
+struct page *rust_gmem_folio_file_page(struct folio *folio, pgoff_t index);
+struct folio *rust_gmem_folio_alloc(gfp_t gfp, unsigned int order);
+struct folio *rust_gmem_filemap_lock_folio(struct address_space *mapping, pgoff_t index);
+unsigned long rust_gmem_mapping_nrpages(struct address_space *mapping);
+void rust_gmem_folio_batch_init(struct folio_batch *fbatch);
+
+void rust_gmem_init_work(struct work_struct *work, work_func_t func);
+int rust_gmem_next_online_cpu(int prev);
+void rust_gmem_cond_resched(void);
 
 #endif /* _RUST_GMEM_HELPERS_H */

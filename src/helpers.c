@@ -8,7 +8,10 @@
 #include <linux/maple_tree.h>
 #include <linux/module.h>
 #include <linux/pagemap.h>
+#include <linux/mount.h>
+#include <linux/pagevec.h>
 #include <linux/slab.h>
+#include <linux/workqueue.h>
 
 #include "rust_gmem_helpers.h"
 
@@ -90,4 +93,113 @@ void rust_gmem_mapping_set_inaccessible(struct address_space *mapping)
 void rust_gmem_get_file(struct file *file)
 {
 	get_file(file);
+}
+
+/*
+ * file_get_write_access() (fs/internal.h) for a file made by alloc_file_pseudo(), which skips it:
+ * count the open file as a writer, and let __fput() undo it through FMODE_WRITER.
+ */
+int rust_gmem_file_get_write_access(struct file *file)
+{
+	int error = get_write_access(file_inode(file));
+
+	if (error)
+		return error;
+	error = mnt_get_write_access(file->f_path.mnt);
+	if (error) {
+		put_write_access(file_inode(file));
+		return error;
+	}
+	file->f_mode |= FMODE_WRITER;
+	return 0;
+}
+
+void rust_gmem_folio_get(struct folio *folio)
+{
+	folio_get(folio);
+}
+
+void rust_gmem_folio_put(struct folio *folio)
+{
+	folio_put(folio);
+}
+
+void rust_gmem_folio_lock(struct folio *folio)
+{
+	folio_lock(folio);
+}
+
+pgoff_t rust_gmem_folio_index(struct folio *folio)
+{
+	return folio->index;
+}
+
+long rust_gmem_folio_nr_pages(struct folio *folio)
+{
+	return folio_nr_pages(folio);
+}
+
+int rust_gmem_folio_ref_count(struct folio *folio)
+{
+	return folio_ref_count(folio);
+}
+
+bool rust_gmem_folio_mapped(struct folio *folio)
+{
+	return folio_mapped(folio);
+}
+
+bool rust_gmem_folio_test_uptodate(struct folio *folio)
+{
+	return folio_test_uptodate(folio);
+}
+
+void rust_gmem_folio_mark_uptodate(struct folio *folio)
+{
+	folio_mark_uptodate(folio);
+}
+
+struct page *rust_gmem_folio_file_page(struct folio *folio, pgoff_t index)
+{
+	return folio_file_page(folio, index);
+}
+
+/* folio_alloc() is an allocation-profiling macro. */
+struct folio *rust_gmem_folio_alloc(gfp_t gfp, unsigned int order)
+{
+	return folio_alloc(gfp, order);
+}
+
+/* filemap_lock_folio(): the locked folio at @index, or ERR_PTR(-ENOENT). */
+struct folio *rust_gmem_filemap_lock_folio(struct address_space *mapping, pgoff_t index)
+{
+	return filemap_lock_folio(mapping, index);
+}
+
+unsigned long rust_gmem_mapping_nrpages(struct address_space *mapping)
+{
+	return READ_ONCE(mapping->nrpages);
+}
+
+void rust_gmem_folio_batch_init(struct folio_batch *fbatch)
+{
+	folio_batch_init(fbatch);
+}
+
+/* INIT_WORK() is a macro (with a lockdep class per call site). */
+void rust_gmem_init_work(struct work_struct *work, work_func_t func)
+{
+	INIT_WORK(work, func);
+}
+
+/* for_each_online_cpu() is a macro: the next online CPU after @prev (-1 to start), or >= nr_cpu_ids. */
+int rust_gmem_next_online_cpu(int prev)
+{
+	return cpumask_next(prev, cpu_online_mask);
+}
+
+/* cond_resched() is a macro whose expansion depends on the preemption model. */
+void rust_gmem_cond_resched(void)
+{
+	cond_resched();
 }

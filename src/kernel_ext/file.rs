@@ -10,11 +10,12 @@
 
 use super::bindings;
 use super::fs::{Inode, NewInode, PseudoFs, PseudoFsInode};
+use super::mm::VmaNew;
 use core::marker::PhantomData;
 use core::ptr;
 use kernel::build_error;
-use kernel::error::{from_err_ptr, from_result, VTABLE_DEFAULT_ERROR};
-use kernel::ffi::{c_long, c_uint, c_ulong};
+use kernel::error::{from_err_ptr, from_result, to_result, VTABLE_DEFAULT_ERROR};
+use kernel::ffi::{c_int, c_long, c_uint, c_ulong};
 use kernel::prelude::*;
 use kernel::types::{ARef, AlwaysRefCounted, Opaque};
 
@@ -58,6 +59,12 @@ impl File {
     /// Returns the raw pointer.
     pub(crate) fn as_ptr(&self) -> *mut bindings::file {
         self.0.get()
+    }
+
+    /// Records a modification of the file's contents (`file_modified()`: times, privileges).
+    pub(crate) fn modified(&self) -> Result {
+        // SAFETY: The file is valid (type invariant).
+        to_result(unsafe { bindings::file_modified(self.as_ptr()) })
     }
 }
 
@@ -119,6 +126,22 @@ pub(crate) trait FileOperations: 'static {
     fn ioctl(_inode: &Inode<Self::Inode>, _file: &File, _cmd: u32, _arg: usize) -> Result<isize> {
         build_error!(VTABLE_DEFAULT_ERROR)
     }
+
+    /// Sets up a new mapping of the file.
+    fn mmap(_inode: &Inode<Self::Inode>, _file: &File, _vma: &VmaNew) -> Result {
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
+
+    /// Handles `fallocate(2)`.
+    fn fallocate(
+        _inode: &Inode<Self::Inode>,
+        _file: &File,
+        _mode: i32,
+        _offset: i64,
+        _len: i64,
+    ) -> Result {
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
 }
 
 /// `compat_ioctl` for files whose `ioctl` argument is a pointer: `compat_ptr_ioctl()`, which only
@@ -145,6 +168,12 @@ impl<F: FileOperations> FileOpsTable<F> {
             None
         },
         compat_ioctl: if F::HAS_IOCTL { COMPAT_PTR_IOCTL } else { None },
+        mmap: if F::HAS_MMAP { Some(Self::mmap) } else { None },
+        fallocate: if F::HAS_FALLOCATE {
+            Some(Self::fallocate)
+        } else {
+            None
+        },
         // SAFETY: All-zero is a valid `file_operations` (every callback `None`).
         ..unsafe { core::mem::MaybeUninit::zeroed().assume_init() }
     };
@@ -155,20 +184,70 @@ impl<F: FileOperations> FileOpsTable<F> {
     ///
     /// Called by the VFS with a referenced file that uses this table.
     unsafe extern "C" fn ioctl(file: *mut bindings::file, cmd: c_uint, arg: c_ulong) -> c_long {
-        from_result(|| {
-            // SAFETY: The VFS calls us with a referenced file of our filesystem, whose inode is an
-            // `Inode<F::Inode>` (only `create_file` makes files with this table).
-            let (file, inode) = unsafe {
-                let inode = (*file).f_inode;
-                (File::from_raw(file), Inode::<F::Inode>::from_raw(inode))
-            };
-            F::ioctl(inode, file, cmd, arg).map(|r| r as c_long)
-        })
+        // SAFETY: As the callback's contract says; only `create_file` makes files with this table.
+        let (file, inode) = unsafe { Self::file_and_inode(file) };
+        from_result(|| F::ioctl(inode, file, cmd, arg).map(|r| r as c_long))
+    }
+}
+
+impl<F: FileOperations> FileOpsTable<F> {
+    /// Returns the file and its inode.
+    ///
+    /// # Safety
+    ///
+    /// `file` must be a file made by `create_file::<F>`, referenced for `'a`.
+    unsafe fn file_and_inode<'a>(file: *mut bindings::file) -> (&'a File, &'a Inode<F::Inode>) {
+        // SAFETY: Per the contract, the file is valid and its inode is an `Inode<F::Inode>`, kept
+        // alive by the file.
+        unsafe {
+            let inode = (*file).f_inode;
+            (File::from_raw(file), Inode::<F::Inode>::from_raw(inode))
+        }
+    }
+
+    /// `mmap` callback.
+    ///
+    /// # Safety
+    ///
+    /// Called by the VFS with a referenced file that uses this table and the VMA being set up.
+    unsafe extern "C" fn mmap(
+        file: *mut bindings::file,
+        vma: *mut bindings::vm_area_struct,
+    ) -> c_int {
+        // SAFETY: As the callback's contract says.
+        let ((file, inode), vma) = unsafe { (Self::file_and_inode(file), VmaNew::from_raw(vma)) };
+        match F::mmap(inode, file, vma) {
+            Ok(()) => 0,
+            Err(e) => e.to_errno(),
+        }
+    }
+
+    /// `fallocate` callback.
+    ///
+    /// # Safety
+    ///
+    /// Called by the VFS with a referenced file that uses this table.
+    unsafe extern "C" fn fallocate(
+        file: *mut bindings::file,
+        mode: c_int,
+        offset: i64,
+        len: i64,
+    ) -> c_long {
+        // SAFETY: As the callback's contract says.
+        let (file, inode) = unsafe { Self::file_and_inode(file) };
+        match F::fallocate(inode, file, mode, offset, len) {
+            Ok(()) => 0,
+            Err(e) => e.to_errno() as c_long,
+        }
     }
 }
 
 impl<T: PseudoFsInode> PseudoFs<T> {
     /// Creates an `O_RDWR | O_LARGEFILE` file on `inode` with the operations of `F`.
+    ///
+    /// The file counts as a writer of the inode (`i_writecount`), as an `open(O_RDWR)` would; among
+    /// other things this keeps khugepaged and `MADV_COLLAPSE` away from its page cache (6.12 would
+    /// otherwise treat the file as read-only under `CONFIG_READ_ONLY_THP_FOR_FS`).
     pub(crate) fn create_file<F: FileOperations<Inode = T>>(
         &self,
         inode: NewInode<T>,
@@ -195,7 +274,11 @@ impl<T: PseudoFsInode> PseudoFs<T> {
                 // The file took over the inode reference.
                 core::mem::forget(inode);
                 // SAFETY: `alloc_file_pseudo()` returned a new file with one reference.
-                Ok(unsafe { ARef::from_raw(ptr::NonNull::new_unchecked(file.cast())) })
+                let file: ARef<File> =
+                    unsafe { ARef::from_raw(ptr::NonNull::new_unchecked(file.cast())) };
+                // SAFETY: The file is new and ours; `__fput()` undoes this through `FMODE_WRITER`.
+                to_result(unsafe { bindings::rust_gmem_file_get_write_access(file.as_ptr()) })?;
+                Ok(file)
             }
             Err(e) => {
                 // SAFETY: Drops the `f_op->owner` reference taken above; the module stays live

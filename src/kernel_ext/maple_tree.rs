@@ -113,6 +113,40 @@ impl MapleTree {
         })
     }
 
+    /// Returns the range that contains `index`, or `None` where the tree has no entry.
+    pub(crate) fn load(&self, index: usize, guard: &impl InvalidateLockHeld) -> Option<Entry> {
+        self.check_guard(guard).ok()?;
+        let mut mas = self.ma_state(index, index);
+        // SAFETY: The external lock is held (`guard`), and `mas` walks `self.tree`.
+        let entry = unsafe { bindings::mas_walk(&mut mas) };
+        Self::entry(&mas, entry)
+    }
+
+    /// Allocates what storing `value` over `first..=last` needs, without changing the tree; the
+    /// returned [`PreparedStore`] then applies it without failing.
+    pub(crate) fn prepare_store<'a>(
+        &'a self,
+        first: usize,
+        last: usize,
+        value: usize,
+        guard: &'a InvalidateWriteGuard<'_>,
+    ) -> Result<PreparedStore<'a>> {
+        self.check_guard(guard)?;
+        if first > last || value > MAX_VALUE {
+            return Err(EINVAL);
+        }
+        let mut mas = self.ma_state(first, last);
+        // SAFETY: Any value may be converted to a value entry.
+        let entry = unsafe { bindings::rust_gmem_xa_mk_value(value) };
+        // SAFETY: The external lock is held exclusive (`guard`) and `mas` walks `self.tree`.
+        to_result(unsafe { bindings::mas_preallocate(&mut mas, entry, bindings::GFP_KERNEL) })?;
+        Ok(PreparedStore {
+            mas,
+            entry,
+            _guard: PhantomData,
+        })
+    }
+
     /// Returns an iterator over the ranges that intersect `first..=last`, in index order.
     pub(crate) fn ranges<'a, G: InvalidateLockHeld>(
         &'a self,
@@ -151,6 +185,37 @@ impl PinnedDrop for MapleTree {
         // SAFETY: The external lock is held exclusive; the entries own nothing, so destroying the
         // tree only frees its nodes.
         unsafe { bindings::__mt_destroy(self.tree.get()) };
+    }
+}
+
+/// A store into a [`MapleTree`] whose memory is allocated; dropping it without [`commit`] frees that.
+///
+/// [`commit`]: PreparedStore::commit
+///
+/// # Invariants
+///
+/// `mas` was preallocated for storing `entry` over its range, under the tree's external lock held
+/// exclusive for `'a`.
+pub(crate) struct PreparedStore<'a> {
+    mas: bindings::ma_state,
+    entry: *mut kernel::ffi::c_void,
+    _guard: PhantomData<&'a ()>,
+}
+
+impl PreparedStore<'_> {
+    /// Applies the store. Cannot fail.
+    pub(crate) fn commit(self) {
+        let mut this = core::mem::ManuallyDrop::new(self);
+        // SAFETY: The nodes were preallocated for this entry and range, under the lock still held
+        // (type invariant). `mas_store_prealloc()` frees what it does not use.
+        unsafe { bindings::mas_store_prealloc(&mut this.mas, this.entry) };
+    }
+}
+
+impl Drop for PreparedStore<'_> {
+    fn drop(&mut self) {
+        // SAFETY: Frees the preallocated nodes of a store that was not applied.
+        unsafe { bindings::mas_destroy(&mut self.mas) };
     }
 }
 

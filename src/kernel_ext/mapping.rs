@@ -5,8 +5,13 @@
 //! C header: [`include/linux/fs.h`](srctree/include/linux/fs.h)
 
 use super::bindings;
+use super::folio::{self, Folio, LockedFolio};
 use core::marker::PhantomData;
-use kernel::types::Opaque;
+use core::ops::ControlFlow;
+use kernel::error::to_result;
+use kernel::ffi::c_int;
+use kernel::prelude::*;
+use kernel::types::{ARef, Opaque};
 
 /// A page-cache mapping.
 ///
@@ -78,7 +83,138 @@ impl Mapping {
         // SAFETY: `self.as_ptr()` is valid by the type invariant.
         unsafe { bindings::rust_gmem_mapping_set_inaccessible(self.as_ptr()) };
     }
+
+    /// Installs address-space operations for folios that must stay where they are: never written
+    /// back, never migrated (a migration attempt is a bug and warns), and kept in the file after a
+    /// memory failure (`MF_DELAYED`, as mainline guest_memfd).
+    pub(crate) fn set_unmovable_aops(&self) {
+        // SAFETY: The mapping is valid and not yet in use; the table is static.
+        unsafe { (*self.as_ptr()).a_ops = &UNMOVABLE_AOPS };
+    }
+
+    /// The number of pages in the page cache.
+    pub(crate) fn nr_pages(&self) -> usize {
+        // SAFETY: The mapping is valid; the helper reads the counter once.
+        unsafe { bindings::rust_gmem_mapping_nrpages(self.as_ptr()) }
+    }
+
+    /// Returns the folio at `index`, locked, or `None` if the page cache has none there.
+    pub(crate) fn lock_folio(
+        &self,
+        index: usize,
+        _guard: &impl InvalidateLockHeld,
+    ) -> Result<Option<LockedFolio>> {
+        // SAFETY: The mapping is valid.
+        folio::lookup_result(unsafe {
+            bindings::rust_gmem_filemap_lock_folio(self.as_ptr(), index)
+        })
+    }
+
+    /// Adds `folio` to the page cache at `index` and returns it locked. Fails with `EEXIST` if another
+    /// folio got there first.
+    pub(crate) fn add_folio(
+        &self,
+        folio: ARef<Folio>,
+        index: usize,
+        gfp: bindings::gfp_t,
+        _guard: &impl InvalidateLockHeld,
+    ) -> Result<LockedFolio> {
+        // SAFETY: The mapping is valid and `folio` is a new folio that belongs to no mapping.
+        to_result(unsafe {
+            bindings::filemap_add_folio(self.as_ptr(), folio.as_ptr(), index, gfp)
+        })?;
+        // SAFETY: `filemap_add_folio()` returns the folio locked on success.
+        Ok(unsafe { LockedFolio::from_locked(folio) })
+    }
+
+    /// Removes the pages of bytes `start..=end` from the page cache, unmapping them from userspace
+    /// first. Partial pages at either end are zeroed rather than removed.
+    pub(crate) fn truncate_range(&self, start: i64, end: i64, _guard: &InvalidateWriteGuard<'_>) {
+        // SAFETY: The mapping is valid and its invalidate lock is held exclusive.
+        unsafe { bindings::truncate_inode_pages_range(self.as_ptr(), start, end) };
+    }
+
+    /// Removes every userspace mapping of pages `first..first + nr`.
+    pub(crate) fn unmap_pages(&self, first: usize, nr: usize) {
+        // SAFETY: The mapping is valid. COW copies in private mappings are left alone.
+        unsafe { bindings::unmap_mapping_pages(self.as_ptr(), first, nr, false) };
+    }
+
+    /// Calls `f` on each folio that has a page in `first..=last`, in index order, with a reference
+    /// held, until `f` breaks.
+    pub(crate) fn for_each_folio<B>(
+        &self,
+        first: usize,
+        last: usize,
+        _guard: &impl InvalidateLockHeld,
+        mut f: impl FnMut(&Folio) -> ControlFlow<B>,
+    ) -> Option<B> {
+        let mut index = first;
+        let mut batch = bindings::folio_batch::default();
+        loop {
+            // SAFETY: `batch` is a valid local.
+            unsafe { bindings::rust_gmem_folio_batch_init(&mut batch) };
+            // SAFETY: The mapping is valid; the batch gets one reference per folio it returns.
+            let n = unsafe {
+                bindings::filemap_get_folios(self.as_ptr(), &mut index, last, &mut batch)
+            } as usize;
+            if n == 0 {
+                return None;
+            }
+            let mut out = None;
+            for &raw in &batch.folios[..n] {
+                // SAFETY: The batch holds a reference on each folio until it is released below.
+                if let ControlFlow::Break(b) = f(unsafe { Folio::from_raw(raw) }) {
+                    out = Some(b);
+                    break;
+                }
+            }
+            // SAFETY: Drops the batch's references.
+            unsafe { bindings::__folio_batch_release(&mut batch) };
+            // `index` is past the last folio returned; it wraps to 0 after the last index.
+            if out.is_some() || index == 0 || index > last {
+                return out;
+            }
+        }
+    }
 }
+
+/// `migrate_folio` for mappings whose folios must not move.
+///
+/// # Safety
+///
+/// Called by the migration code with valid arguments.
+unsafe extern "C" fn refuse_migrate_folio(
+    _mapping: *mut bindings::address_space,
+    _dst: *mut bindings::folio,
+    _src: *mut bindings::folio,
+    _mode: bindings::migrate_mode,
+) -> c_int {
+    // The mapping is inaccessible, so compaction and migration must never get here: report it as
+    // the bug it is (the test runner fails on "BUG:").
+    kernel::pr_err!("BUG: migration of an unmovable folio refused\n");
+    EINVAL.to_errno()
+}
+
+/// `error_remove_folio`: keep a poisoned folio in the file, as mainline guest_memfd does.
+///
+/// # Safety
+///
+/// Called by memory-failure handling with valid arguments.
+unsafe extern "C" fn keep_poisoned_folio(
+    _mapping: *mut bindings::address_space,
+    _folio: *mut bindings::folio,
+) -> c_int {
+    bindings::mf_result_MF_DELAYED as c_int
+}
+
+static UNMOVABLE_AOPS: bindings::address_space_operations = bindings::address_space_operations {
+    dirty_folio: Some(bindings::noop_dirty_folio),
+    migrate_folio: Some(refuse_migrate_folio),
+    error_remove_folio: Some(keep_poisoned_folio),
+    // SAFETY: All-zero is a valid table (every other callback `None`).
+    ..unsafe { core::mem::MaybeUninit::zeroed().assume_init() }
+};
 
 /// Proof that the invalidate lock of a mapping is held, shared or exclusive.
 pub(crate) trait InvalidateLockHeld {

@@ -11,8 +11,27 @@
 pub(crate) mod bindings;
 pub(crate) mod debugfs;
 pub(crate) mod file;
+pub(crate) mod folio;
 pub(crate) mod fs;
 pub(crate) mod maple_tree;
 pub(crate) mod mapping;
 pub(crate) mod miscdevice;
+pub(crate) mod mm;
+pub(crate) mod sched;
+pub(crate) mod set_once;
 pub(crate) mod uapi;
+
+/// Error codes that 6.12's `kernel::error::code` does not declare.
+pub(crate) mod errno {
+    use kernel::error::Error;
+
+    /// `EOPNOTSUPP`: operation not supported.
+    pub(crate) fn eopnotsupp() -> Error {
+        Error::from_errno(-(super::bindings::EOPNOTSUPP as i32))
+    }
+
+    /// `EHWPOISON`: memory page has a hardware error.
+    pub(crate) fn ehwpoison() -> Error {
+        Error::from_errno(-(super::bindings::EHWPOISON as i32))
+    }
+}

@@ -5,13 +5,24 @@
 use super::bindings;
 use kernel::types::{AsBytes, FromBytes};
 
-pub(crate) use bindings::kvm_create_guest_memfd;
+pub(crate) use bindings::{kvm_create_guest_memfd, kvm_gmem_convert, kvm_memory_attributes2};
 pub(crate) use bindings::{
-    GFP_HIGHUSER, GUEST_MEMFD_FLAG_INIT_SHARED, KVM_CREATE_GUEST_MEMFD,
-    KVM_MEMORY_ATTRIBUTE_PRIVATE, MAX_LFS_FILESIZE, RUST_GMEM_VALID_FLAGS,
+    __GFP_ZERO, FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE, GFP_HIGHUSER,
+    GUEST_MEMFD_FLAG_INIT_SHARED, GUEST_MEMFD_FLAG_MMAP, KVM_CREATE_GUEST_MEMFD,
+    KVM_GMEM_CONVERT_PRIVATE, KVM_GMEM_CONVERT_SHARED, KVM_MEMORY_ATTRIBUTE_PRIVATE,
+    KVM_SET_MEMORY_ATTRIBUTES2, MAX_LFS_FILESIZE, RUST_GMEM_VALID_FLAGS,
 };
 
 // SAFETY: A plain C struct of `__u64`s: every bit pattern is valid and it has no padding.
 unsafe impl FromBytes for kvm_create_guest_memfd {}
 // SAFETY: As above, no padding and no uninitialised bytes.
 unsafe impl AsBytes for kvm_create_guest_memfd {}
+
+// SAFETY: A plain C struct of `__u64`s: every bit pattern is valid and it has no padding.
+unsafe impl FromBytes for kvm_gmem_convert {}
+// SAFETY: As above, no padding and no uninitialised bytes.
+unsafe impl AsBytes for kvm_gmem_convert {}
+// SAFETY: A plain C struct of `__u64`s: every bit pattern is valid and it has no padding.
+unsafe impl FromBytes for kvm_memory_attributes2 {}
+// SAFETY: As above, no padding and no uninitialised bytes.
+unsafe impl AsBytes for kvm_memory_attributes2 {}

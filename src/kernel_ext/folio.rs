@@ -1,0 +1,165 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Folios: the page-cache unit of memory.
+//!
+//! C header: [`include/linux/mm.h`](srctree/include/linux/mm.h),
+//! [`include/linux/pagemap.h`](srctree/include/linux/pagemap.h)
+//!
+//! Mainline has no folio abstraction yet; this follows the unmerged VFS work (`Folio` with
+//! `AlwaysRefCounted`, and a guard type for a locked folio).
+
+use super::bindings;
+use core::ops::Deref;
+use core::ptr::NonNull;
+use kernel::error::from_err_ptr;
+use kernel::prelude::*;
+use kernel::types::{ARef, AlwaysRefCounted, Opaque};
+
+/// A reference-counted folio.
+///
+/// # Invariants
+///
+/// The folio is referenced (its refcount is positive) while a reference to this object exists.
+#[repr(transparent)]
+pub(crate) struct Folio(Opaque<bindings::folio>);
+
+// SAFETY: Folios are reference counted with atomics and may be used and freed on any thread.
+unsafe impl Send for Folio {}
+// SAFETY: Shared references only read folio state through thread-safe C functions.
+unsafe impl Sync for Folio {}
+
+// SAFETY: `folio_get()` and `folio_put()` keep the folio alive while the count is positive.
+unsafe impl AlwaysRefCounted for Folio {
+    fn inc_ref(&self) {
+        // SAFETY: The folio is referenced, so taking another reference is allowed.
+        unsafe { bindings::rust_gmem_folio_get(self.as_ptr()) };
+    }
+
+    unsafe fn dec_ref(obj: NonNull<Self>) {
+        // SAFETY: The caller owns a reference.
+        unsafe { bindings::rust_gmem_folio_put(obj.cast().as_ptr()) };
+    }
+}
+
+impl Folio {
+    /// Creates a reference from a raw pointer.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` must be a folio that stays referenced for `'a`.
+    pub(crate) unsafe fn from_raw<'a>(ptr: *mut bindings::folio) -> &'a Self {
+        // SAFETY: `Folio` is transparent; the caller guarantees validity for `'a`.
+        unsafe { &*ptr.cast() }
+    }
+
+    /// Allocates a folio of `2^order` pages.
+    pub(crate) fn alloc(gfp: bindings::gfp_t, order: u32) -> Result<ARef<Folio>> {
+        // SAFETY: Any flags and order are accepted; a null result means no memory.
+        let folio = unsafe { bindings::rust_gmem_folio_alloc(gfp, order) };
+        let folio = NonNull::new(folio).ok_or(ENOMEM)?;
+        // SAFETY: A new folio comes with one reference, which the `ARef` takes over.
+        Ok(unsafe { ARef::from_raw(folio.cast()) })
+    }
+
+    /// Returns the raw pointer.
+    pub(crate) fn as_ptr(&self) -> *mut bindings::folio {
+        self.0.get()
+    }
+
+    /// The page-cache index of the folio's first page.
+    pub(crate) fn index(&self) -> usize {
+        // SAFETY: The folio is valid (type invariant).
+        unsafe { bindings::rust_gmem_folio_index(self.as_ptr()) }
+    }
+
+    /// The number of pages in the folio.
+    pub(crate) fn nr_pages(&self) -> usize {
+        // SAFETY: The folio is valid (type invariant).
+        unsafe { bindings::rust_gmem_folio_nr_pages(self.as_ptr()) as usize }
+    }
+
+    /// The folio's reference count.
+    pub(crate) fn ref_count(&self) -> usize {
+        // SAFETY: The folio is valid (type invariant).
+        unsafe { bindings::rust_gmem_folio_ref_count(self.as_ptr()) as usize }
+    }
+
+    /// Whether any page of the folio is mapped into a page table.
+    pub(crate) fn is_mapped(&self) -> bool {
+        // SAFETY: The folio is valid (type invariant).
+        unsafe { bindings::rust_gmem_folio_mapped(self.as_ptr()) }
+    }
+}
+
+/// A folio locked by this thread, unlocked when dropped.
+///
+/// # Invariants
+///
+/// `folio` is locked by the owner of this object.
+pub(crate) struct LockedFolio {
+    folio: ARef<Folio>,
+}
+
+impl LockedFolio {
+    /// Takes over a locked folio and a reference to it.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` must be a locked folio whose lock and one reference the caller gives up.
+    pub(crate) unsafe fn from_raw_locked(ptr: *mut bindings::folio) -> Self {
+        // SAFETY: The caller hands over a reference to a valid, hence non-null, folio.
+        let folio = unsafe { ARef::from_raw(NonNull::new_unchecked(ptr.cast())) };
+        // INVARIANT: The caller hands over the lock.
+        Self { folio }
+    }
+
+    /// Wraps a folio that the caller has locked.
+    ///
+    /// # Safety
+    ///
+    /// `folio` must be locked, and the caller gives up the lock.
+    pub(crate) unsafe fn from_locked(folio: ARef<Folio>) -> Self {
+        // INVARIANT: The caller hands over the lock.
+        Self { folio }
+    }
+
+    /// Marks the folio's contents valid.
+    pub(crate) fn mark_uptodate(&self) {
+        // SAFETY: The folio is locked (type invariant), as `folio_mark_uptodate()` requires.
+        unsafe { bindings::rust_gmem_folio_mark_uptodate(self.as_ptr()) };
+    }
+
+    /// Gives up the lock and the reference and returns the page for `index`, for a fault handler
+    /// that returns `VM_FAULT_LOCKED` (the core unlocks the folio and drops the reference).
+    pub(crate) fn into_fault_page(self, index: usize) -> *mut bindings::page {
+        // Neither unlock nor put: both now belong to the fault handler's caller.
+        let this = core::mem::ManuallyDrop::new(self);
+        // SAFETY: The folio is valid; `folio_file_page()` masks `index` into the folio.
+        unsafe { bindings::rust_gmem_folio_file_page(this.as_ptr(), index) }
+    }
+}
+
+impl Deref for LockedFolio {
+    type Target = Folio;
+
+    fn deref(&self) -> &Folio {
+        &self.folio
+    }
+}
+
+impl Drop for LockedFolio {
+    fn drop(&mut self) {
+        // SAFETY: The folio is locked by us (type invariant).
+        unsafe { bindings::folio_unlock(self.folio.as_ptr()) };
+    }
+}
+
+/// Turns an error pointer from a folio lookup into `Ok(None)` for "not present".
+pub(crate) fn lookup_result(ptr: *mut bindings::folio) -> Result<Option<LockedFolio>> {
+    match from_err_ptr(ptr) {
+        // SAFETY: A successful locked lookup returns a locked folio with a reference for us.
+        Ok(folio) => Ok(Some(unsafe { LockedFolio::from_raw_locked(folio) })),
+        Err(e) if e == ENOENT => Ok(None),
+        Err(e) => Err(e),
+    }
+}
