@@ -8,11 +8,14 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -91,6 +94,140 @@ static inline ssize_t gmem_debugfs(int fd, char *buf, size_t len)
 		return -errno;
 	snprintf(path, sizeof(path), GMEM_DEBUGFS "/%llu", (unsigned long long)st.st_ino);
 	return read_text(path, buf, len);
+}
+
+/* Maps the whole file shared, read-write; MAP_FAILED on error. */
+static inline char *gmem_map(int fd, size_t size)
+{
+	return mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+}
+
+/*
+ * SIGBUS probing: access(p) returns 1 if touching p raised SIGBUS, 0 if the access completed. The
+ * handler jumps back out of the faulting instruction (the KVM selftests' TEST_EXPECT_SIGBUS pattern).
+ */
+static sigjmp_buf gmem_sigbus_jmp;
+
+static void gmem_sigbus_handler(int sig)
+{
+	siglongjmp(gmem_sigbus_jmp, 1);
+}
+
+static inline int sigbus_on(void (*access)(volatile char *p, char v), volatile char *p, char v)
+{
+	struct sigaction sa = { .sa_handler = gmem_sigbus_handler }, old;
+	volatile int hit = 0;
+
+	sigaction(SIGBUS, &sa, &old);
+	if (sigsetjmp(gmem_sigbus_jmp, 1) == 0)
+		access(p, v);
+	else
+		hit = 1;
+	sigaction(SIGBUS, &old, NULL);
+	return hit;
+}
+
+static inline void do_read(volatile char *p, char v)
+{
+	(void)*p;
+}
+
+static inline void do_write(volatile char *p, char v)
+{
+	*p = v;
+}
+
+#define READ_SIGBUSES(p)	sigbus_on(do_read, (volatile char *)(p), 0)
+#define WRITE_SIGBUSES(p, v)	sigbus_on(do_write, (volatile char *)(p), (v))
+
+/* The two uAPI forms of a conversion. */
+enum conv_form { CONV_GMEM_CONVERT, CONV_ATTRIBUTES2 };
+
+/*
+ * Converts [offset, offset + size) of fd; returns 0 or -errno. *error_offset (if given) receives
+ * what the kernel wrote back.
+ */
+static inline int gmem_convert(int fd, enum conv_form form, uint64_t offset, uint64_t size,
+			       int to_private, uint64_t *error_offset)
+{
+	int ret, err;
+
+	if (form == CONV_GMEM_CONVERT) {
+		struct kvm_gmem_convert args = { .offset = offset, .size = size };
+
+		ret = ioctl(fd, to_private ? KVM_GMEM_CONVERT_PRIVATE : KVM_GMEM_CONVERT_SHARED, &args);
+		err = errno;
+		if (error_offset)
+			*error_offset = args.error_offset;
+	} else {
+		struct kvm_memory_attributes2 args = {
+			.offset = offset,
+			.size = size,
+			.attributes = to_private ? KVM_MEMORY_ATTRIBUTE_PRIVATE : 0,
+		};
+
+		ret = ioctl(fd, KVM_SET_MEMORY_ATTRIBUTES2, &args);
+		err = errno;
+		if (error_offset)
+			*error_offset = args.error_offset;
+	}
+	return ret ? -err : 0;
+}
+
+/* Number of maple-tree entries of the file, from debugfs; -1 on error. */
+static inline long long gmem_entries(int fd)
+{
+	static char text[1 << 16];
+
+	if (gmem_debugfs(fd, text, sizeof(text)) < 0)
+		return -1;
+	return debugfs_field(text, "entries");
+}
+
+/* Pages in the file's page cache, from debugfs; -1 on error. */
+static inline long long gmem_allocated(int fd)
+{
+	static char text[1 << 16];
+
+	if (gmem_debugfs(fd, text, sizeof(text)) < 0)
+		return -1;
+	return debugfs_field(text, "allocated_pages");
+}
+
+/*
+ * Long-term pins through CONFIG_GUP_TEST (mm/gup_test.h): one pinned range at a time, held until
+ * gup_unpin() or until the returned descriptor is closed.
+ */
+struct gmem_pin_longterm_test {
+	__u64 addr;
+	__u64 size;
+	__u32 flags;
+};
+#define GMEM_PIN_LONGTERM_TEST_START	_IOW('g', 7, struct gmem_pin_longterm_test)
+#define GMEM_PIN_LONGTERM_TEST_STOP	_IO('g', 8)
+#define GUP_TEST_PATH			"/sys/kernel/debug/gup_test"
+
+/* Pins [addr, addr + size); returns the gup_test descriptor or -errno. */
+static inline int gup_pin(void *addr, size_t size)
+{
+	struct gmem_pin_longterm_test args = { .addr = (uintptr_t)addr, .size = size };
+	int fd = open(GUP_TEST_PATH, O_RDWR | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	if (ioctl(fd, GMEM_PIN_LONGTERM_TEST_START, &args)) {
+		int err = errno;
+
+		close(fd);
+		return -err;
+	}
+	return fd;
+}
+
+static inline void gup_unpin(int fd)
+{
+	ioctl(fd, GMEM_PIN_LONGTERM_TEST_STOP);
+	close(fd);
 }
 
 #endif /* RUST_GMEM_UTIL_H */

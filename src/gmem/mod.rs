@@ -4,12 +4,12 @@
 //!
 //! # Locking
 //!
-//! One lock guards the shareability map: the mapping's `invalidate_lock` (see
-//! `Documentation/locking.rst` for why one lock and not a separate tree lock).
+//! One lock guards the shareability map and the page cache's contents: the mapping's
+//! `invalidate_lock` (see `Documentation/overview.rst` for why one lock and not a separate tree lock).
 //!
-//! - shared: host faults and allocation, which read the map (issue #3);
-//! - exclusive: creation (initial store), conversion and truncation, which write it or must not race
-//!   with a writer, and destruction.
+//! - shared: host faults and allocation (`fallocate`), which read the map and add folios;
+//! - exclusive: creation (initial store), conversion and hole punching, which write the map or remove
+//!   and restructure folios, and destruction.
 //!
 //! The maple tree is created with `MT_FLAGS_LOCK_EXTERN` and the invalidate lock as its external lock,
 //! so lockdep checks every access, and the tree wrapper takes a guard of that lock as proof.
@@ -22,20 +22,33 @@
 //! A debugfs reader takes the invalidate lock shared; `debugfs_remove()` waits for readers and is
 //! never called with the invalidate lock held.
 
+mod allocator;
+mod convert;
+mod file;
+
 use crate::kernel_ext::debugfs::{self, ShowBuf};
-use crate::kernel_ext::file::{File, FileOperations};
+use crate::kernel_ext::file::File;
+use crate::kernel_ext::folio::LockedFolio;
 use crate::kernel_ext::fs::{Inode, InodeInfo, NewInodeCtx, PseudoFs, PseudoFsInode};
 use crate::kernel_ext::maple_tree::MapleTree;
+use crate::kernel_ext::mapping::{InvalidateLockHeld, Mapping};
+use crate::kernel_ext::set_once::SetOnce;
 use crate::kernel_ext::uapi::{self, kvm_create_guest_memfd};
+use allocator::{Allocator, FileAllocator};
 use core::fmt::{self, Write};
-use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicUsize, Ordering};
 use kernel::c_str;
 use kernel::page::PAGE_SIZE;
 use kernel::prelude::*;
 use kernel::types::ARef;
 
+pub(crate) use file::GmemFile;
+
 /// Magic number of the pseudo-filesystem ("RGMM").
 pub(crate) const RUST_GMEM_MAGIC: u64 = 0x5247_4d4d;
+
+/// The debugfs view of a file lists at most this many ranges (it is rebuilt on every read).
+const MAX_SHOWN_RANGES: usize = 256;
 
 /// Live guest_memfd inodes (not counting the pseudo-filesystem's root); shown in debugfs.
 static LIVE_INODES: AtomicUsize = AtomicUsize::new(0);
@@ -75,6 +88,16 @@ impl Shareability {
     }
 }
 
+/// What a guest_memfd file is created with; set once, before the file is visible.
+struct Params {
+    /// The `GUEST_MEMFD_FLAG_*` flags.
+    flags: u64,
+    /// The file size in pages (never zero).
+    pages: usize,
+    /// Where the file's memory comes from.
+    allocator: FileAllocator,
+}
+
 /// The private part of a guest_memfd inode.
 ///
 /// Every page index of the file is covered by exactly one range of `shareability`, and adjacent
@@ -84,18 +107,63 @@ pub(crate) struct GmemInode {
     /// Shareability of each page, by page index; see the module documentation for its lock.
     #[pin]
     shareability: MapleTree,
-    /// The `GUEST_MEMFD_FLAG_*` the file was created with; written once before the file is visible.
-    flags: AtomicU64,
-    /// The file size in pages; written once before the file is visible, 0 for the root inode.
-    pages: AtomicUsize,
+    /// Empty only for the pseudo-filesystem's root inode.
+    params: SetOnce<Params>,
+}
+
+impl GmemInode {
+    fn params(&self) -> Result<&Params> {
+        // Every guest_memfd file has its parameters: only the filesystem's root inode has none, and
+        // no file refers to it.
+        self.params.get().ok_or(EINVAL)
+    }
+
+    /// Whether the file was created with all of `flags`.
+    fn has_flags(&self, flags: u64) -> bool {
+        self.params().is_ok_and(|p| p.flags & flags == flags)
+    }
+
+    /// The shareability of page `index`.
+    fn shareability(&self, index: usize, guard: &impl InvalidateLockHeld) -> Result<Shareability> {
+        // Every index of the file is covered, so a miss is a bug; treat it as private (no access).
+        let entry = self.shareability.load(index, guard).ok_or(EINVAL)?;
+        Ok(Shareability::from_attributes(entry.value))
+    }
+
+    /// Returns the locked folio holding page `index`, allocating a zeroed one if there is none.
+    fn get_folio(
+        &self,
+        mapping: &Mapping,
+        index: usize,
+        guard: &impl InvalidateLockHeld,
+    ) -> Result<LockedFolio> {
+        let params = self.params()?;
+        let allocator = &params.allocator;
+        let base = index - index % allocator.pages_per_folio();
+        loop {
+            if let Some(folio) = mapping.lock_folio(index, guard)? {
+                return Ok(folio);
+            }
+            let folio = allocator.alloc_folio(base)?;
+            match mapping.add_folio(folio, base, uapi::GFP_HIGHUSER, guard) {
+                Ok(folio) => {
+                    // The allocator zeroed it.
+                    folio.mark_uptodate();
+                    return Ok(folio);
+                }
+                // Someone else added one first: use theirs.
+                Err(e) if e == EEXIST => continue,
+                Err(e) => return Err(e),
+            }
+        }
+    }
 }
 
 impl PseudoFsInode for GmemInode {
     fn new(ctx: NewInodeCtx<'_>) -> impl PinInit<Self, Error> {
         try_pin_init!(Self {
             shareability <- ctx.maple_tree(),
-            flags: AtomicU64::new(0),
-            pages: AtomicUsize::new(0),
+            params: SetOnce::new(),
         }? Error)
     }
 
@@ -103,14 +171,22 @@ impl PseudoFsInode for GmemInode {
         let guard = info.mapping.invalidate_lock_shared();
         writeln!(out, "ino: {}", info.ino)?;
         writeln!(out, "size: {}", info.size)?;
-        writeln!(out, "flags: {:#x}", gmem.flags.load(Ordering::Relaxed))?;
+        if let Ok(params) = gmem.params() {
+            writeln!(out, "flags: {:#x}", params.flags)?;
+            writeln!(out, "allocator: {}", params.allocator.name())?;
+        }
+        writeln!(out, "allocated_pages: {}", info.mapping.nr_pages())?;
+        let entries = gmem
+            .shareability
+            .ranges(0, usize::MAX, &guard)
+            .map_err(|_| fmt::Error)?
+            .count();
+        writeln!(out, "entries: {entries}")?;
         let ranges = gmem
             .shareability
             .ranges(0, usize::MAX, &guard)
             .map_err(|_| fmt::Error)?;
-        let mut entries = 0usize;
-        for entry in ranges {
-            entries += 1;
+        for entry in ranges.take(MAX_SHOWN_RANGES) {
             writeln!(
                 out,
                 "range: {:#x}-{:#x} {}",
@@ -119,25 +195,20 @@ impl PseudoFsInode for GmemInode {
                 Shareability::from_attributes(entry.value).name()
             )?;
         }
-        writeln!(out, "entries: {entries}")
+        if entries > MAX_SHOWN_RANGES {
+            writeln!(out, "range: ... ({} more)", entries - MAX_SHOWN_RANGES)?;
+        }
+        Ok(())
     }
 }
 
 #[pinned_drop]
 impl PinnedDrop for GmemInode {
     fn drop(self: Pin<&mut Self>) {
-        if self.pages.load(Ordering::Relaxed) != 0 {
+        if self.params.get().is_some() {
             LIVE_INODES.fetch_sub(1, Ordering::Relaxed);
         }
     }
-}
-
-/// The file operations of guest_memfd files.
-pub(crate) struct GmemFile;
-
-#[vtable]
-impl FileOperations for GmemFile {
-    type Inode = GmemInode;
 }
 
 /// Module-wide debugfs statistics (`/sys/kernel/debug/rust_gmem/stats`).
@@ -172,6 +243,7 @@ pub(crate) fn create(
     args: &kvm_create_guest_memfd,
 ) -> Result<ARef<File>> {
     let pages = validate_create(args)?;
+    let allocator = FileAllocator::new(args.flags)?;
     let mut new = fs.new_inode()?;
     // `validate_create` bounded the size by `MAX_LFS_FILESIZE`, so it fits an `i64`.
     new.set_size(args.size as i64);
@@ -179,10 +251,18 @@ pub(crate) fn create(
     let mapping = inode.mapping();
     mapping.set_gfp_mask(uapi::GFP_HIGHUSER);
     mapping.set_inaccessible();
+    mapping.set_unmovable_aops();
 
     let gmem = inode.data();
-    gmem.flags.store(args.flags, Ordering::Relaxed);
-    gmem.pages.store(pages, Ordering::Relaxed);
+    let params = Params {
+        flags: args.flags,
+        pages,
+        allocator,
+    };
+    // A new inode has no parameters yet.
+    if gmem.params.populate(params).is_err() {
+        return Err(EINVAL);
+    }
     LIVE_INODES.fetch_add(1, Ordering::Relaxed);
     let initial = if args.flags & uapi::GUEST_MEMFD_FLAG_INIT_SHARED != 0 {
         Shareability::Shared

@@ -31,4 +31,40 @@
 /* Every flag this version of the module accepts. */
 #define RUST_GMEM_VALID_FLAGS	(GUEST_MEMFD_FLAG_MMAP | GUEST_MEMFD_FLAG_INIT_SHARED)
 
+/*
+ * In-place conversion, on the guest_memfd file, in the "1G page support for guest_memfd" RFC v2 form.
+ * offset and size are bytes, page aligned, inside the file; error_offset must be 0 on input and
+ * reports the first offending offset on -EAGAIN; reserved must be 0.
+ */
+#ifndef KVM_GMEM_CONVERT_SHARED
+struct kvm_gmem_convert {
+	__u64 offset;
+	__u64 size;
+	__u64 error_offset;
+	__u64 reserved[5];
+};
+
+#define KVM_GMEM_IO			0xAF
+#define KVM_GMEM_CONVERT_SHARED		_IOWR(KVM_GMEM_IO, 0x41, struct kvm_gmem_convert)
+#define KVM_GMEM_CONVERT_PRIVATE	_IOWR(KVM_GMEM_IO, 0x42, struct kvm_gmem_convert)
+#endif
+
+/*
+ * The same conversion in the successor series' form ("guest_memfd: In-place conversion support"), also
+ * on the guest_memfd file: attributes is 0 (shared) or KVM_MEMORY_ATTRIBUTE_PRIVATE; flags and
+ * reserved must be 0.
+ */
+#ifndef KVM_SET_MEMORY_ATTRIBUTES2
+struct kvm_memory_attributes2 {
+	__u64 offset;
+	__u64 size;
+	__u64 attributes;
+	__u64 flags;
+	__u64 error_offset;
+	__u64 reserved[11];
+};
+
+#define KVM_SET_MEMORY_ATTRIBUTES2	_IOWR(KVMIO, 0xd2, struct kvm_memory_attributes2)
+#endif
+
 #endif /* _UAPI_LINUX_RUST_GMEM_H */

@@ -1,0 +1,183 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The operations of a guest_memfd file: `mmap` and faults, `fallocate`, and the conversion ioctls.
+
+use super::allocator::Allocator;
+use super::convert::{self, ConvertError};
+use super::{GmemInode, Shareability};
+use crate::kernel_ext::file::{File, FileOperations};
+use crate::kernel_ext::folio::LockedFolio;
+use crate::kernel_ext::fs::Inode;
+use crate::kernel_ext::mm::{VmOperations, VmaNew};
+use crate::kernel_ext::uapi::{self, kvm_gmem_convert, kvm_memory_attributes2};
+use crate::kernel_ext::{errno, sched};
+use kernel::page::PAGE_SIZE;
+use kernel::prelude::*;
+use kernel::uaccess::UserSlice;
+
+/// The file and mapping operations of guest_memfd files.
+pub(crate) struct GmemFile;
+
+#[vtable]
+impl FileOperations for GmemFile {
+    type Inode = GmemInode;
+
+    fn ioctl(inode: &Inode<GmemInode>, _file: &File, cmd: u32, arg: usize) -> Result<isize> {
+        match cmd {
+            uapi::KVM_GMEM_CONVERT_SHARED => convert_ioctl(inode, arg, Shareability::Shared),
+            uapi::KVM_GMEM_CONVERT_PRIVATE => convert_ioctl(inode, arg, Shareability::Private),
+            uapi::KVM_SET_MEMORY_ATTRIBUTES2 => set_memory_attributes2(inode, arg),
+            _ => Err(ENOTTY),
+        }
+    }
+
+    fn mmap(inode: &Inode<GmemInode>, _file: &File, vma: &VmaNew) -> Result {
+        if !inode.data().has_flags(uapi::GUEST_MEMFD_FLAG_MMAP) {
+            return Err(ENODEV);
+        }
+        // Private (copy-on-write) mappings would copy guest memory out of the file.
+        if !vma.is_shared() {
+            return Err(EINVAL);
+        }
+        vma.set_vm_ops::<GmemFile>();
+        Ok(())
+    }
+
+    fn fallocate(
+        inode: &Inode<GmemInode>,
+        file: &File,
+        mode: i32,
+        offset: i64,
+        len: i64,
+    ) -> Result {
+        let keep_size = uapi::FALLOC_FL_KEEP_SIZE;
+        let punch = uapi::FALLOC_FL_PUNCH_HOLE;
+        // As mainline: only allocation and hole punching, and the size never changes.
+        if mode & keep_size == 0 || mode & !(keep_size | punch) != 0 {
+            return Err(errno::eopnotsupp());
+        }
+        // The VFS has checked `offset >= 0`, `len > 0` and that `offset + len` does not overflow.
+        let page = PAGE_SIZE as i64;
+        if offset % page != 0 || len % page != 0 {
+            return Err(EINVAL);
+        }
+        if mode & punch != 0 {
+            punch_hole(inode, offset, len);
+        } else {
+            allocate(inode, offset, len)?;
+        }
+        file.modified()
+    }
+}
+
+impl VmOperations for GmemFile {
+    type Inode = GmemInode;
+
+    fn fault(inode: &Inode<GmemInode>, pgoff: usize) -> Result<LockedFolio> {
+        let gmem = inode.data();
+        if pgoff >= gmem.params()?.pages {
+            return Err(EINVAL);
+        }
+        let mapping = inode.mapping();
+        // Held until the folio is locked: a conversion to private cannot start in between, and one
+        // that starts afterwards sees the fault's reference (or the mapping) and backs off.
+        let guard = mapping.invalidate_lock_shared();
+        if gmem.shareability(pgoff, &guard)? != Shareability::Shared {
+            return Err(EACCES);
+        }
+        gmem.get_folio(mapping, pgoff, &guard)
+    }
+}
+
+/// Allocates every page of `offset..offset + len` (bytes, page aligned, inside the file).
+fn allocate(inode: &Inode<GmemInode>, offset: i64, len: i64) -> Result {
+    let gmem = inode.data();
+    let params = gmem.params()?;
+    let page = PAGE_SIZE as u64;
+    let (offset, len) = (offset as u64, len as u64);
+    if offset + len > params.pages as u64 * page {
+        return Err(EINVAL);
+    }
+    let mapping = inode.mapping();
+    let guard = mapping.invalidate_lock_shared();
+    let step = params.allocator.pages_per_folio();
+    let mut index = (offset / page) as usize;
+    let end = ((offset + len) / page) as usize;
+    while index < end {
+        if kernel::current!().signal_pending() {
+            return Err(EINTR);
+        }
+        let folio = gmem.get_folio(mapping, index, &guard)?;
+        index = folio.index() + folio.nr_pages().max(step);
+        drop(folio);
+        sched::cond_resched();
+    }
+    Ok(())
+}
+
+/// Frees the pages of `offset..offset + len` (bytes, page aligned; may extend past the end of the
+/// file). Their shareability is kept.
+fn punch_hole(inode: &Inode<GmemInode>, offset: i64, len: i64) {
+    let gmem = inode.data();
+    let Ok(params) = gmem.params() else {
+        return;
+    };
+    let page = PAGE_SIZE as u64;
+    let first = (offset as u64 / page) as usize;
+    // `offset + len` does not overflow (checked by the VFS) and is past `offset`.
+    let last = ((offset as u64 + len as u64) / page - 1) as usize;
+    let mapping = inode.mapping();
+    let guard = mapping.invalidate_lock();
+    params.allocator.free_range(mapping, first, last, &guard);
+}
+
+fn convert_ioctl(inode: &Inode<GmemInode>, arg: usize, to: Shareability) -> Result<isize> {
+    let (mut reader, mut writer) =
+        UserSlice::new(arg, core::mem::size_of::<kvm_gmem_convert>()).reader_writer();
+    let args: kvm_gmem_convert = reader.read()?;
+    if args.error_offset != 0 || args.reserved.iter().any(|&r| r != 0) {
+        return Err(EINVAL);
+    }
+    run_conversion(inode, args.offset, args.size, to, |error_offset| {
+        let mut out = args;
+        out.error_offset = error_offset;
+        writer.write(&out)
+    })
+}
+
+fn set_memory_attributes2(inode: &Inode<GmemInode>, arg: usize) -> Result<isize> {
+    let (mut reader, mut writer) =
+        UserSlice::new(arg, core::mem::size_of::<kvm_memory_attributes2>()).reader_writer();
+    let args: kvm_memory_attributes2 = reader.read()?;
+    if args.error_offset != 0 || args.flags != 0 || args.reserved.iter().any(|&r| r != 0) {
+        return Err(EINVAL);
+    }
+    let to = match args.attributes {
+        0 => Shareability::Shared,
+        a if a == uapi::KVM_MEMORY_ATTRIBUTE_PRIVATE => Shareability::Private,
+        _ => return Err(EINVAL),
+    };
+    run_conversion(inode, args.offset, args.size, to, |error_offset| {
+        let mut out = args;
+        out.error_offset = error_offset;
+        writer.write(&out)
+    })
+}
+
+/// Converts, and on `EAGAIN` reports the offending offset through `report`.
+fn run_conversion(
+    inode: &Inode<GmemInode>,
+    offset: u64,
+    size: u64,
+    to: Shareability,
+    report: impl FnOnce(u64) -> Result,
+) -> Result<isize> {
+    match convert::convert(inode, offset, size, to) {
+        Ok(()) => Ok(0),
+        Err(ConvertError::Busy { error_offset }) => {
+            report(error_offset)?;
+            Err(EAGAIN)
+        }
+        Err(ConvertError::Failed(e)) => Err(e),
+    }
+}
