@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
-# `make check`: set-up, build, static checks, then every test in the VM. Prints one TAP line per test
-# and `N passed, N failed, N skipped`; exits non-zero on any failure.
+# `make check`: set-up, build, static checks, then every test in the VM, once per kernel flavour
+# (FLAVOURS, default "base debug": the debug kernel adds lockdep, KASAN, kmemleak, DEBUG_VM, ...).
+# Prints one TAP line per test and `N passed, N failed, N skipped`; exits non-zero on any failure.
 . "$(dirname "$0")/lib.sh"
+FLAVOURS=${FLAVOURS:-base debug}
 
 results=$TOP/build/results.txt
 mkdir -p "$TOP/build"
@@ -12,7 +14,7 @@ record() { # status name
 }
 
 finish() {
-	step "check: done in $(($(date +%s) - T0)) s; VM logs in build/vm-check/"
+	step "check: done in $(($(date +%s) - T0)) s; VM logs in build/vm-*-check/"
 	python3 "$TOP/scripts/tap-report.py" summary "$results"
 	exit
 }
@@ -21,30 +23,33 @@ if ! bash "$TOP/scripts/setup.sh"; then
 	record fail "setup: install build dependencies"
 	finish
 fi
-if ! bash "$TOP/scripts/build-kernel.sh" >/dev/null; then
-	record fail "build: kernel"
-	finish
-fi
-
 if python3 "$TOP/scripts/tap-report.py" selftest >/dev/null; then record ok "host: test report parser fails failures"
 else record fail "host: test report parser fails failures"; fi
 
-# Static checks, each a test line. Clippy first: it compiles the crate too, then the normal build
-# produces the module the VM loads.
-if CLIPPY=1 bash "$TOP/scripts/build-module.sh"; then record ok "build: clippy (CLIPPY=1) without warnings"
-else record fail "build: clippy (CLIPPY=1) without warnings"; fi
-if bash "$TOP/scripts/rustfmt.sh"; then record ok "build: rustfmt clean"
-else record fail "build: rustfmt clean"; fi
-if bash "$TOP/scripts/build-module.sh"; then
-	record ok "build: rust_gmem.ko without warnings"
-	if bash "$TOP/scripts/build-tests.sh"; then
-		record ok "build: kselftests"
-		bash "$TOP/scripts/run-vm.sh" check || record fail "vm: run"
-	else
-		record fail "build: kselftests"
+for flavour in $FLAVOURS; do
+	export FLAVOUR=$flavour
+	if ! bash "$TOP/scripts/build-kernel.sh" >/dev/null; then
+		record fail "$flavour: build: kernel"
+		continue
 	fi
-else
-	record fail "build: rust_gmem.ko without warnings"
-fi
+	# Clippy and rustfmt (which needs the kernel tree's .rustfmt.toml) once, on the base flavour.
+	# Clippy compiles the crate too; the normal build that follows produces the module the VM loads.
+	if [ "$flavour" = base ]; then
+		if CLIPPY=1 bash "$TOP/scripts/build-module.sh"; then record ok "build: clippy (CLIPPY=1) without warnings"
+		else record fail "build: clippy (CLIPPY=1) without warnings"; fi
+		if bash "$TOP/scripts/rustfmt.sh"; then record ok "build: rustfmt clean"
+		else record fail "build: rustfmt clean"; fi
+	fi
+	if ! bash "$TOP/scripts/build-module.sh"; then
+		record fail "$flavour: build: rust_gmem.ko without warnings"
+		continue
+	fi
+	record ok "$flavour: build: rust_gmem.ko without warnings"
+	if ! bash "$TOP/scripts/build-tests.sh"; then
+		record fail "$flavour: build: kselftests"
+		continue
+	fi
+	bash "$TOP/scripts/run-vm.sh" check || record fail "$flavour: vm: run"
+done
 
 finish

@@ -63,6 +63,14 @@ check)
 	step "insmod rust_gmem.ko" insmod "$KO"
 	run_phase loaded
 	step "rmmod rust_gmem after all tests" rmmod rust_gmem
+	if [ -e /sys/kernel/debug/kmemleak ]; then
+		# Two scans: an object must look unreferenced in consecutive scans to be reported.
+		echo scan > /sys/kernel/debug/kmemleak
+		echo scan > /sys/kernel/debug/kmemleak
+		cat /sys/kernel/debug/kmemleak > /tmp/kmemleak
+		cat /tmp/kmemleak
+		step "kmemleak: no leak reported" test ! -s /tmp/kmemleak
+	fi
 	;;
 esac
 echo "### DONE"

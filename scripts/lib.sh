@@ -51,3 +51,8 @@ kernel_key() {
 }
 
 KDIR=$CACHE/kernel-$(kernel_version)-$FLAVOUR-$(kernel_key)
+
+# The module is built in the repository for the base flavour (so compiler messages point at the real
+# files) and in a copy of its sources for other flavours (Kbuild puts objects next to sources).
+if [ "$FLAVOUR" = base ]; then MODDIR=$TOP; else MODDIR=$TOP/build/module-$FLAVOUR; fi
+KO=$MODDIR/rust_gmem.ko

@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
-# Boots the test VM (QEMU, TCG, -cpu max) with rust_gmem.ko and the test programs in a busybox
-# initramfs. Usage: run-vm.sh demo|check. Writes build/vm-MODE/{console,tap}.log; in check mode appends
-# result records to build/results.txt (see scripts/tap-report.py).
+# Boots the test VM (QEMU, TCG, -cpu max) on the $FLAVOUR kernel with rust_gmem.ko and the test
+# programs in a busybox initramfs. Usage: run-vm.sh demo|check. Writes build/vm-FLAVOUR-MODE/
+# {console,tap}.log; in check mode appends result records, named "FLAVOUR: ...", to build/results.txt
+# (see scripts/tap-report.py).
 . "$(dirname "$0")/lib.sh"
 
 mode=${1:-check}
-out=$TOP/build/vm-$mode
+out=$TOP/build/vm-$FLAVOUR-$mode
 rm -rf "$out"
 mkdir -p "$out"
-ko=$TOP/rust_gmem.ko
+ko=$KO
 [ -f "$ko" ] || die "$ko missing: build the module first"
 bash "$TOP/scripts/build-tests.sh"
 
@@ -36,7 +37,7 @@ list=$out/initramfs.list
 } > "$list"
 "$KDIR/usr/gen_init_cpio" "$list" | gzip -1 > "$out/initramfs.cpio.gz"
 
-step "vm: booting ($mode; QEMU TCG, -cpu max, 2 vCPUs, 2 GiB)"
+step "vm: booting ($mode, $FLAVOUR kernel; QEMU TCG, -cpu max, 2 vCPUs, 2 GiB)"
 timeout_s=${VM_TIMEOUT:-1200}
 rc=0
 timeout --foreground "$timeout_s" qemu-system-x86_64 -accel tcg -cpu max -smp 2 -m 2048 \
@@ -59,6 +60,7 @@ demo)
 	step "demo: ok (logs in $out)"
 	;;
 check)
-	python3 "$TOP/scripts/tap-report.py" vm "$out/tap.log" "$out/console.log" >> "$TOP/build/results.txt"
+	python3 "$TOP/scripts/tap-report.py" vm "$out/tap.log" "$out/console.log" |
+		sed "s/^\([a-z]*\) /\1 $FLAVOUR: /" >> "$TOP/build/results.txt"
 	;;
 esac

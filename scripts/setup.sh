@@ -4,7 +4,7 @@
 . "$(dirname "$0")/lib.sh"
 
 APT_PKGS=(linux-source-6.12 rustc-web rust-web-src rust-web-clippy rustfmt-web clang lld llvm libclang-dev
-	bc flex bison libelf-dev libssl-dev cpio qemu-system-x86 busybox-static gcc make python3 xz-utils)
+	bc flex bison libelf-dev libssl-dev cpio qemu-system-x86 busybox-static gcc make python3 xz-utils rsync)
 
 missing=()
 for p in "${APT_PKGS[@]}"; do

@@ -8,12 +8,15 @@
 use crate::gmem::{self, GmemInode, Stats, RUST_GMEM_MAGIC};
 use crate::kernel_ext::debugfs;
 use crate::kernel_ext::file::{File, FileDescriptorReservation};
-use crate::kernel_ext::fs::PseudoFs;
+use crate::kernel_ext::fs::{FileSystemType, PseudoFs};
 use crate::kernel_ext::miscdevice::MiscDevice;
 use crate::kernel_ext::uapi::{self, kvm_create_guest_memfd};
 use kernel::c_str;
 use kernel::prelude::*;
 use kernel::uaccess::UserSlice;
+
+/// The type of the pseudo-filesystem that holds guest_memfd inodes.
+static GMEM_FS_TYPE: FileSystemType = FileSystemType::new();
 
 /// Everything the device needs: the pseudo-filesystem its files live on, and the debugfs directory.
 ///
@@ -32,7 +35,7 @@ impl GmemDevice {
         debugfs.create_file::<Stats>(c_str!("stats"));
         try_pin_init!(Self {
             debugfs,
-            fs <- PseudoFs::new(c_str!("rust_gmem"), RUST_GMEM_MAGIC),
+            fs <- PseudoFs::new(&GMEM_FS_TYPE, c_str!("rust_gmem"), RUST_GMEM_MAGIC),
         }? Error)
     }
 

@@ -31,6 +31,7 @@ use core::fmt;
 use core::marker::PhantomData;
 use core::mem::MaybeUninit;
 use core::ptr::{self, addr_of_mut};
+use core::sync::atomic::{AtomicPtr, Ordering};
 use kernel::error::{from_err_ptr, to_result};
 use kernel::ffi::{c_int, c_void};
 use kernel::init::PinInit;
@@ -250,6 +251,33 @@ impl<T: PseudoFsInode> InodeShowTable<T> {
     }
 }
 
+/// A filesystem type for a [`PseudoFs`]. Must be a `static`: it embeds the lock-class keys of the
+/// filesystem's superblocks and inodes, and lockdep only accepts static keys.
+///
+/// # Invariants
+///
+/// `owner` is null or points to the one live [`PseudoFs`] that uses this type, which has filled in
+/// `fs_type`.
+#[repr(C)]
+pub(crate) struct FileSystemType {
+    fs_type: Opaque<bindings::file_system_type>,
+    owner: AtomicPtr<c_void>,
+}
+
+// SAFETY: The VFS reads `fs_type` under its own locks; `owner` is atomic.
+unsafe impl Sync for FileSystemType {}
+
+impl FileSystemType {
+    /// An unused filesystem type, for a `static`.
+    pub(crate) const fn new() -> Self {
+        // INVARIANT: No owner yet.
+        Self {
+            fs_type: Opaque::new(zeroed()),
+            owner: AtomicPtr::new(ptr::null_mut()),
+        }
+    }
+}
+
 /// The mount pin of a [`PseudoFs`], updated by `simple_pin_fs()` under its own lock.
 #[repr(C)]
 struct MountPin {
@@ -261,13 +289,13 @@ struct MountPin {
 ///
 /// # Invariants
 ///
-/// `cache` is the slab cache of the filesystem's [`InodeBox<T>`]s until the destructor destroys it.
+/// `fs_type` is owned by this object. `cache` is the slab cache of the filesystem's [`InodeBox<T>`]s
+/// until the destructor destroys it.
 /// `pin` is only accessed through `simple_pin_fs()` and `simple_release_fs()`, and its count is the
 /// number of inodes that hold a pin.
 #[pin_data(PinnedDrop)]
 pub(crate) struct PseudoFs<T: PseudoFsInode> {
-    #[pin]
-    fs_type: Opaque<bindings::file_system_type>,
+    fs_type: &'static FileSystemType,
     #[pin]
     pin: Opaque<MountPin>,
     magic: u64,
@@ -301,18 +329,38 @@ impl<T: PseudoFsInode> PseudoFs<T> {
         ..zeroed()
     };
 
-    /// Creates the filesystem type and its inode cache. Nothing is mounted until the first inode.
-    pub(crate) fn new(name: &'static CStr, magic: u64) -> impl PinInit<Self, Error> {
+    /// Sets up `fs_type` (which must not be in use) and the inode cache. Nothing is mounted until the
+    /// first inode.
+    pub(crate) fn new(
+        fs_type: &'static FileSystemType,
+        name: &'static CStr,
+        magic: u64,
+    ) -> impl PinInit<Self, Error> {
         let init = move |slot: *mut Self| -> Result {
+            // Claim the type; `slot` is pinned, so the pointer stays valid until the destructor.
+            if fs_type
+                .owner
+                .compare_exchange(
+                    ptr::null_mut(),
+                    slot.cast(),
+                    Ordering::AcqRel,
+                    Ordering::Relaxed,
+                )
+                .is_err()
+            {
+                return Err(EBUSY);
+            }
             // SAFETY: `slot` is valid for writes and pinned; all fields are initialised below before
-            // `Ok` is returned, and nothing is left behind on error.
+            // `Ok` is returned, and nothing is left behind on error. The type is ours now and no
+            // superblock of it exists, so it may be (re)written.
             unsafe {
-                let fs_type = Opaque::raw_get(addr_of_mut!((*slot).fs_type));
-                fs_type.write(zeroed());
-                (*fs_type).name = name.as_char_ptr();
-                (*fs_type).owner = ptr::addr_of!(bindings::__this_module) as *mut _;
-                (*fs_type).init_fs_context = Some(Self::init_fs_context);
-                (*fs_type).kill_sb = Some(bindings::kill_anon_super);
+                let raw = fs_type.fs_type.get();
+                raw.write(zeroed());
+                (*raw).name = name.as_char_ptr();
+                (*raw).owner = ptr::addr_of!(bindings::__this_module) as *mut _;
+                (*raw).init_fs_context = Some(Self::init_fs_context);
+                (*raw).kill_sb = Some(bindings::kill_anon_super);
+                addr_of_mut!((*slot).fs_type).write(fs_type);
                 Opaque::raw_get(addr_of_mut!((*slot).pin)).write(MountPin {
                     mnt: ptr::null_mut(),
                     count: 0,
@@ -328,6 +376,7 @@ impl<T: PseudoFsInode> PseudoFs<T> {
                     Some(Self::init_once),
                 );
                 if cache.is_null() {
+                    fs_type.owner.store(ptr::null_mut(), Ordering::Release);
                     return Err(ENOMEM);
                 }
                 addr_of_mut!((*slot).cache).write(cache);
@@ -345,7 +394,7 @@ impl<T: PseudoFsInode> PseudoFs<T> {
         // invariant), which serialise on their own lock.
         to_result(unsafe {
             bindings::simple_pin_fs(
-                self.fs_type.get(),
+                self.fs_type.fs_type.get(),
                 ptr::addr_of_mut!((*pin).mnt),
                 ptr::addr_of_mut!((*pin).count),
             )
@@ -399,9 +448,15 @@ impl<T: PseudoFsInode> PseudoFs<T> {
         // 6.12's `kernel::bindings` has `fs_context` as an opaque type; ours has its fields.
         let fc = fc.cast::<bindings::fs_context>();
         // SAFETY: Called by the VFS with a valid context whose `fs_type` is the one embedded in a
-        // `PseudoFs<T>` (we only mount that one), which outlives the mount.
+        // `FileSystemType` owned by a `PseudoFs<T>` (only those mount this type), which outlives the
+        // mount.
         unsafe {
-            let fs = kernel::container_of!((*fc).fs_type, Self, fs_type);
+            let fs_type = kernel::container_of!(
+                (*fc).fs_type.cast::<Opaque<bindings::file_system_type>>(),
+                FileSystemType,
+                fs_type
+            );
+            let fs = (*fs_type).owner.load(Ordering::Acquire).cast::<Self>();
             let ctx = bindings::init_pseudo(fc, (*fs).magic as _);
             if ctx.is_null() {
                 return ENOMEM.to_errno();
@@ -538,5 +593,6 @@ impl<T: PseudoFsInode> PinnedDrop for PseudoFs<T> {
             bindings::rcu_barrier();
             bindings::kmem_cache_destroy(self.cache);
         }
+        self.fs_type.owner.store(ptr::null_mut(), Ordering::Release);
     }
 }
