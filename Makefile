@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0
 # rust_gmem: top-level commands. `make run` and `make check` do all set-up on a fresh machine.
 
-.PHONY: all setup kernel module clippy rustfmt run check bench clean
+.PHONY: all setup kernel module clippy rustfmt run check fuzz bench clean
 
 all: module
 
@@ -25,6 +25,10 @@ run: module
 
 check:
 	@bash scripts/check.sh
+
+# The differential fuzzer, longer: FUZZ_STEPS, FUZZ_SEEDS or FUZZ_SEED, FLAVOUR (default debug).
+fuzz:
+	@FLAVOUR=$${FLAVOUR:-debug} bash scripts/fuzz.sh
 
 clean:
 	@bash scripts/build-module.sh clean

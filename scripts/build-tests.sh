@@ -5,7 +5,7 @@
 
 out=$TOP/build/tests
 mkdir -p "$out"
-CFLAGS=(-O2 -g -Wall -Werror -static -D_GNU_SOURCE
+CFLAGS=(-O2 -g -Wall -Werror -static -pthread -D_GNU_SOURCE
 	-isystem "$KDIR/usr/include" -I "$TOP/include/uapi" -I "$KDIR/tools/testing/selftests")
 built=0
 for src in "$TOP"/tests/*.c; do

@@ -12,7 +12,11 @@ exec >/dev/ttyS1 2>&1
 
 mode=check
 for arg in $(cat /proc/cmdline); do
-	case "$arg" in rust_gmem.mode=*) mode=${arg#rust_gmem.mode=} ;; esac
+	case "$arg" in
+	rust_gmem.mode=*) mode=${arg#rust_gmem.mode=} ;;
+	# Settings for the tests, e.g. rust_gmem.env.FUZZ_STEPS=100000.
+	rust_gmem.env.*=*) arg=${arg#rust_gmem.env.}; export "${arg%%=*}=${arg#*=}" ;;
+	esac
 done
 KO=/lib/modules/rust_gmem.ko
 export RUST_GMEM_KO=$KO KSFT_TAP_LEVEL=1

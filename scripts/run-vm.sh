@@ -39,13 +39,18 @@ list=$out/initramfs.list
 
 step "vm: booting ($mode, $FLAVOUR kernel; QEMU TCG, -cpu max, 2 vCPUs, 2 GiB)"
 timeout_s=${VM_TIMEOUT:-1200}
+# Test settings passed through to the VM's environment.
+guest_env=
+for v in FUZZ_STEPS FUZZ_SEED FUZZ_SEEDS TEST_TIMEOUT; do
+	if [ -n "${!v:-}" ]; then guest_env="$guest_env rust_gmem.env.$v=${!v}"; fi
+done
 rc=0
 timeout --foreground "$timeout_s" qemu-system-x86_64 -accel tcg -cpu max -smp 2 -m 2048 \
 	-nodefaults -nographic -no-reboot -display none \
 	-bios /usr/share/qemu/qboot.rom \
 	-serial "file:$out/console.log" -serial "file:$out/tap.log" \
 	-kernel "$KDIR/arch/x86/boot/bzImage" -initrd "$out/initramfs.cpio.gz" \
-	-append "console=ttyS0 panic=-1 rust_gmem.mode=$mode" </dev/null || rc=$?
+	-append "console=ttyS0 panic=-1 rust_gmem.mode=$mode$guest_env" </dev/null || rc=$?
 [ "$rc" = 124 ] && echo "vm: timed out after ${timeout_s}s" >&2
 step "vm: exited (rc=$rc)"
 

@@ -149,9 +149,9 @@ bool rust_gmem_folio_mapped(struct folio *folio)
 	return folio_mapped(folio);
 }
 
-bool rust_gmem_folio_test_uptodate(struct folio *folio)
+bool rust_gmem_folio_test_hwpoison(struct folio *folio)
 {
-	return folio_test_uptodate(folio);
+	return folio_test_hwpoison(folio);
 }
 
 void rust_gmem_folio_mark_uptodate(struct folio *folio)

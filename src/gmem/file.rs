@@ -85,7 +85,12 @@ impl VmOperations for GmemFile {
         if gmem.shareability(pgoff, &guard)? != Shareability::Shared {
             return Err(EACCES);
         }
-        gmem.get_folio(mapping, pgoff, &guard)
+        let folio = gmem.get_folio(mapping, pgoff, &guard)?;
+        // A poisoned folio stays in the file (MF_DELAYED) but is never mapped again, as in mainline.
+        if folio.is_hwpoison() {
+            return Err(errno::ehwpoison());
+        }
+        Ok(folio)
     }
 }
 

@@ -84,6 +84,12 @@ impl Folio {
         unsafe { bindings::rust_gmem_folio_ref_count(self.as_ptr()) as usize }
     }
 
+    /// Whether the folio has a hardware memory error (`memory_failure()` marked it).
+    pub(crate) fn is_hwpoison(&self) -> bool {
+        // SAFETY: The folio is valid (type invariant).
+        unsafe { bindings::rust_gmem_folio_test_hwpoison(self.as_ptr()) }
+    }
+
     /// Whether any page of the folio is mapped into a page table.
     pub(crate) fn is_mapped(&self) -> bool {
         // SAFETY: The folio is valid (type invariant).
