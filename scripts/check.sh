@@ -15,6 +15,7 @@ record() { # status name
 
 finish() {
 	step "check: done in $(($(date +%s) - T0)) s; VM logs in build/vm-*-check/"
+	python3 "$TOP/scripts/tap-report.py" stats "$results" "$TOP"/build/vm-*-check/tap.log || true
 	python3 "$TOP/scripts/tap-report.py" summary "$results"
 	exit
 }

@@ -13,6 +13,10 @@
 
   tap-report.py selftest
       Checks that the `vm` parser fails what it must: failed tests, splats, crashes, timeouts.
+
+  tap-report.py stats RESULTS TAP_LOG...
+      Prints, as TAP comment lines, what the reliability tests tried (tests per flavour, fuzz steps,
+      runs with an injected allocation failure, bad inputs, race-test operations).
 """
 import re
 import sys
@@ -128,7 +132,52 @@ def summary(results_path):
     return 1 if counts["fail"] or not records else 0
 
 
+def stats(results_path, logs):
+    with open(results_path) as f:
+        records = [l.split(" ", 2) for l in f if l.strip() and not l.startswith("#")]
+    rows = []
+    flavours = [re.sub(r".*vm-([a-z]+)-check.*", r"\1", log) for log in logs]
+    status = {" ".join(r[1:]).strip(): r[0] for r in records if len(r) > 2}
+    result = lambda name: "passed" if status.get(name) == "ok" else "FAILED"
+    for flavour in flavours:
+        mine = [r for r in records if len(r) > 2 and r[1] == flavour + ":"]
+        count = lambda st: sum(1 for r in mine if r[0] == st)
+        rows.append((f"{flavour}: tests", f"{count('ok')} passed, {count('fail')} failed, {count('skip')} skipped"))
+    for log in logs:
+        flavour = re.sub(r".*vm-([a-z]+)-check.*", r"\1", log)
+        try:
+            text = open(log, errors="replace").read()
+        except OSError:
+            continue
+        fuzz = sum(int(x) for x in re.findall(r"fuzz steps: (\d+)", text))
+        injected = re.findall(r":(\w+):(\d+) runs with an injected failure", text)
+        bad = sum(int(x) for x in re.findall(r"bad inputs tried: (\d+)", text))
+        race = re.search(r"conversions (\d+) \(EAGAIN (\d+)\), writes (\d+), punches/allocs (\d+), "
+                         r"pins (\d+), files (\d+)", text)
+        if fuzz:
+            rows.append((f"{flavour}: differential fuzzer", f"{fuzz} steps, "
+                         + result(f"{flavour}: fuzz_test: fuzz.differential")))
+        if injected:
+            ok = all(status.get(f"{flavour}: fault_test: inject.{op}") == "ok" for op, _ in injected)
+            rows.append((f"{flavour}: runs with an injected allocation failure",
+                         ", ".join(f"{op} {n}" for op, n in injected) +
+                         f" (total {sum(int(n) for _, n in injected)}), " + ("passed" if ok else "FAILED")))
+        if bad:
+            ok = all(v == "ok" for k, v in status.items() if k.startswith(f"{flavour}: badinput_test:"))
+            rows.append((f"{flavour}: bad inputs tried", f"{bad}, " + ("passed" if ok else "FAILED")))
+        if race:
+            c, e, w, p, pins, files = race.groups()
+            rows.append((f"{flavour}: race test", f"{c} conversions ({e} EAGAIN), {w} writes, {p} punches "
+                         f"and allocations, {pins} pins, {files} files, "
+                         + result(f"{flavour}: race_test: race.all_at_once")))
+    for what, value in rows:
+        print(f"# {what}: {value}")
+    return 0
+
+
 if __name__ == "__main__":
+    if len(sys.argv) >= 3 and sys.argv[1] == "stats":
+        sys.exit(stats(sys.argv[2], sys.argv[3:]))
     if len(sys.argv) == 4 and sys.argv[1] == "vm":
         sys.exit(vm(sys.argv[2], sys.argv[3]))
     if len(sys.argv) == 3 and sys.argv[1] == "summary":

@@ -13,6 +13,10 @@
 
 #define PAGE	PAGE_SZ
 
+/* Bad requests made by the test that is running, reported at its end. */
+static int tried;
+#define BAD(call) (tried++, (call))
+
 /* Every request number the module serves, and variants of each that must not match. */
 static const unsigned long gmem_file_cmds[] = {
 	KVM_GMEM_CONVERT_SHARED, KVM_GMEM_CONVERT_PRIVATE, KVM_SET_MEMORY_ATTRIBUTES2,
@@ -63,6 +67,7 @@ FIXTURE_TEARDOWN(bad)
 	EXPECT_EQ(self->inodes, gmem_live_inodes());
 	munmap(self->mem, 8 * PAGE);
 	close(self->fd);
+	TH_LOG("bad inputs tried: %d", tried);
 }
 
 TEST_F(bad, bad_pointers)
@@ -71,7 +76,7 @@ TEST_F(bad, bad_pointers)
 
 	for (size_t c = 0; c < 3; c++) {
 		for (size_t p = 0; p < sizeof(ptrs) / sizeof(ptrs[0]); p++) {
-			EXPECT_EQ(-1, ioctl(self->fd, gmem_file_cmds[c], ptrs[p]));
+			EXPECT_EQ(-1, BAD(ioctl(self->fd, gmem_file_cmds[c], ptrs[p])));
 			EXPECT_EQ(EFAULT, errno) TH_LOG("cmd %#lx ptr %p", gmem_file_cmds[c], ptrs[p]);
 		}
 	}
@@ -89,7 +94,7 @@ TEST_F(bad, struct_in_read_only_memory)
 	ASSERT_EQ(0, mprotect(args, PAGE, PROT_READ));
 	pin = gup_pin(self->mem, PAGE);
 	ASSERT_LE(0, pin);
-	EXPECT_EQ(-1, ioctl(self->fd, KVM_GMEM_CONVERT_PRIVATE, args));
+	EXPECT_EQ(-1, BAD(ioctl(self->fd, KVM_GMEM_CONVERT_PRIVATE, args)));
 	EXPECT_EQ(EFAULT, errno);
 	gup_unpin(pin);
 	munmap(args, PAGE);
@@ -101,7 +106,7 @@ TEST_F(bad, wrong_sizes_and_directions)
 
 	for (size_t c = 0; c < 3; c++) {
 		for (int w = 0; w < 5; w++) {
-			EXPECT_EQ(-1, ioctl(self->fd, other_shape(gmem_file_cmds[c], w), buf));
+			EXPECT_EQ(-1, BAD(ioctl(self->fd, other_shape(gmem_file_cmds[c], w), buf)));
 			EXPECT_EQ(ENOTTY, errno) TH_LOG("cmd %#lx shape %d", gmem_file_cmds[c], w);
 		}
 	}
@@ -109,7 +114,7 @@ TEST_F(bad, wrong_sizes_and_directions)
 		int dev = open(RUST_GMEM_DEVICE, O_RDWR);
 
 		ASSERT_LE(0, dev);
-		EXPECT_EQ(-1, ioctl(dev, other_shape(KVM_CREATE_GUEST_MEMFD, w), buf));
+		EXPECT_EQ(-1, BAD(ioctl(dev, other_shape(KVM_CREATE_GUEST_MEMFD, w), buf)));
 		EXPECT_EQ(ENOTTY, errno) TH_LOG("create shape %d", w);
 		close(dev);
 	}
@@ -121,28 +126,28 @@ TEST_F(bad, every_reserved_word)
 		struct kvm_gmem_convert a = { .size = PAGE };
 
 		a.reserved[i] = ~0ULL;
-		EXPECT_EQ(-1, ioctl(self->fd, KVM_GMEM_CONVERT_PRIVATE, &a));
+		EXPECT_EQ(-1, BAD(ioctl(self->fd, KVM_GMEM_CONVERT_PRIVATE, &a)));
 		EXPECT_EQ(EINVAL, errno);
-		EXPECT_EQ(-1, ioctl(self->fd, KVM_GMEM_CONVERT_SHARED, &a));
+		EXPECT_EQ(-1, BAD(ioctl(self->fd, KVM_GMEM_CONVERT_SHARED, &a)));
 		EXPECT_EQ(EINVAL, errno);
 	}
 	for (int i = 0; i < 11; i++) {
 		struct kvm_memory_attributes2 a = { .size = PAGE };
 
 		a.reserved[i] = 1ULL << (i * 5);
-		EXPECT_EQ(-1, ioctl(self->fd, KVM_SET_MEMORY_ATTRIBUTES2, &a));
+		EXPECT_EQ(-1, BAD(ioctl(self->fd, KVM_SET_MEMORY_ATTRIBUTES2, &a)));
 		EXPECT_EQ(EINVAL, errno);
 	}
 	for (int bit = 0; bit < 64; bit++) {
 		struct kvm_memory_attributes2 a = { .size = PAGE, .flags = 1ULL << bit };
 
-		EXPECT_EQ(-1, ioctl(self->fd, KVM_SET_MEMORY_ATTRIBUTES2, &a));
+		EXPECT_EQ(-1, BAD(ioctl(self->fd, KVM_SET_MEMORY_ATTRIBUTES2, &a)));
 		EXPECT_EQ(EINVAL, errno) TH_LOG("flags bit %d", bit);
 		a.flags = 0;
 		a.attributes = 1ULL << bit;
 		if (a.attributes == KVM_MEMORY_ATTRIBUTE_PRIVATE)
 			continue;
-		EXPECT_EQ(-1, ioctl(self->fd, KVM_SET_MEMORY_ATTRIBUTES2, &a));
+		EXPECT_EQ(-1, BAD(ioctl(self->fd, KVM_SET_MEMORY_ATTRIBUTES2, &a)));
 		EXPECT_EQ(EINVAL, errno) TH_LOG("attributes bit %d", bit);
 	}
 }
@@ -155,18 +160,18 @@ TEST_F(bad, overflowing_ranges)
 	for (size_t o = 0; o < sizeof(offsets) / sizeof(offsets[0]); o++) {
 		for (size_t s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++) {
 			for (int form = 0; form < 2; form++) {
-				EXPECT_EQ(-EINVAL, gmem_convert(self->fd, form, offsets[o], sizes[s], 1, NULL))
+				EXPECT_EQ(-EINVAL, BAD(gmem_convert(self->fd, form, offsets[o], sizes[s], 1, NULL)))
 					TH_LOG("offset %#llx size %#llx", (unsigned long long)offsets[o],
 					       (unsigned long long)sizes[s]);
 			}
 		}
 	}
 	/* fallocate: the VFS rejects negative and overflowing values itself. */
-	EXPECT_EQ(-1, fallocate(self->fd, FALLOC_FL_KEEP_SIZE, -PAGE, PAGE));
+	EXPECT_EQ(-1, BAD(fallocate(self->fd, FALLOC_FL_KEEP_SIZE, -PAGE, PAGE)));
 	EXPECT_EQ(EINVAL, errno);
-	EXPECT_EQ(-1, fallocate(self->fd, FALLOC_FL_KEEP_SIZE, PAGE, -PAGE));
+	EXPECT_EQ(-1, BAD(fallocate(self->fd, FALLOC_FL_KEEP_SIZE, PAGE, -PAGE)));
 	EXPECT_EQ(EINVAL, errno);
-	EXPECT_EQ(-1, fallocate(self->fd, FALLOC_FL_KEEP_SIZE, 0x7ffffffffffff000LL, 0x7ffffffffffff000LL));
+	EXPECT_EQ(-1, BAD(fallocate(self->fd, FALLOC_FL_KEEP_SIZE, 0x7ffffffffffff000LL, 0x7ffffffffffff000LL)));
 	EXPECT_EQ(EFBIG, errno);
 }
 
@@ -184,15 +189,15 @@ TEST_F(bad, module_requests_on_other_files)
 	ASSERT_EQ(0, ftruncate(memfd, PAGE));
 	/* Conversion requests on a memfd, /dev/null and the device. */
 	for (size_t c2 = 0; c2 < 3; c2++) {
-		EXPECT_EQ(-1, ioctl(memfd, gmem_file_cmds[c2], &c));
+		EXPECT_EQ(-1, BAD(ioctl(memfd, gmem_file_cmds[c2], &c)));
 		EXPECT_EQ(ENOTTY, errno);
-		EXPECT_EQ(-1, ioctl(dev, gmem_file_cmds[c2], &c));
+		EXPECT_EQ(-1, BAD(ioctl(dev, gmem_file_cmds[c2], &c)));
 		EXPECT_EQ(ENOTTY, errno);
 	}
 	/* The create request on a guest_memfd file and on a memfd. */
-	EXPECT_EQ(-1, ioctl(self->fd, KVM_CREATE_GUEST_MEMFD, &g));
+	EXPECT_EQ(-1, BAD(ioctl(self->fd, KVM_CREATE_GUEST_MEMFD, &g)));
 	EXPECT_EQ(ENOTTY, errno);
-	EXPECT_EQ(-1, ioctl(memfd, KVM_CREATE_GUEST_MEMFD, &g));
+	EXPECT_EQ(-1, BAD(ioctl(memfd, KVM_CREATE_GUEST_MEMFD, &g)));
 	EXPECT_EQ(ENOTTY, errno);
 	close(memfd);
 	close(dev);
@@ -209,14 +214,14 @@ TEST_F(bad, other_modules_requests_on_ours)
 	char buf[256] = { 0 };
 
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
-		EXPECT_EQ(-1, ioctl(self->fd, cmds[i], buf));
+		EXPECT_EQ(-1, BAD(ioctl(self->fd, cmds[i], buf)));
 		EXPECT_EQ(ENOTTY, errno) TH_LOG("cmd %#lx", cmds[i]);
 	}
 	/* F_ADD_SEALS is memfd's; a guest_memfd cannot be sealed. */
-	EXPECT_EQ(-1, fcntl(self->fd, F_ADD_SEALS, F_SEAL_WRITE));
+	EXPECT_EQ(-1, BAD(fcntl(self->fd, F_ADD_SEALS, F_SEAL_WRITE)));
 	EXPECT_EQ(EINVAL, errno);
 	/* No llseek, as mainline: the file has no position. */
-	EXPECT_EQ(-1, lseek(self->fd, PAGE, SEEK_SET));
+	EXPECT_EQ(-1, BAD(lseek(self->fd, PAGE, SEEK_SET)));
 	EXPECT_EQ(ESPIPE, errno);
 }
 
@@ -228,7 +233,7 @@ TEST_F(bad, absurd_creates)
 		for (int bit = -1; bit < 64; bit += 7) {
 			uint64_t flags = bit < 0 ? 0 : 1ULL << bit;
 
-			EXPECT_EQ(-EINVAL, gmem_create(sizes[i], flags))
+			EXPECT_EQ(-EINVAL, BAD(gmem_create(sizes[i], flags)))
 				TH_LOG("size %#llx flags %#llx", (unsigned long long)sizes[i], (unsigned long long)flags);
 		}
 	}
@@ -242,9 +247,9 @@ TEST_F(bad, bad_mmaps)
 	ASSERT_NE(MAP_FAILED, p);
 	EXPECT_TRUE(READ_SIGBUSES(p));
 	munmap(p, PAGE);
-	EXPECT_EQ(MAP_FAILED, mmap(NULL, PAGE, PROT_READ, MAP_SHARED, self->fd, 1));
+	EXPECT_EQ(MAP_FAILED, BAD(mmap(NULL, PAGE, PROT_READ, MAP_SHARED, self->fd, 1)));
 	EXPECT_EQ(EINVAL, errno);
-	EXPECT_EQ(MAP_FAILED, mmap(NULL, PAGE, PROT_READ, MAP_PRIVATE, self->fd, 0));
+	EXPECT_EQ(MAP_FAILED, BAD(mmap(NULL, PAGE, PROT_READ, MAP_PRIVATE, self->fd, 0)));
 	EXPECT_EQ(EINVAL, errno);
 }
 
