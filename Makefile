@@ -30,5 +30,9 @@ check:
 fuzz:
 	@FLAVOUR=$${FLAVOUR:-debug} bash scripts/fuzz.sh
 
+# Benchmarks: one table of medians and ratios against shmem, hugetlbfs and KVM's own guest_memfd.
+bench:
+	@bash scripts/bench.sh
+
 clean:
 	@bash scripts/build-module.sh clean

@@ -42,6 +42,8 @@ long rust_gmem_folio_nr_pages(struct folio *folio);
 int rust_gmem_folio_ref_count(struct folio *folio);
 bool rust_gmem_folio_mapped(struct folio *folio);
 bool rust_gmem_folio_test_hwpoison(struct folio *folio);
+bool rust_gmem_folio_test_uptodate(struct folio *folio);
+void rust_gmem_folio_zero(struct folio *folio);
 void rust_gmem_folio_mark_uptodate(struct folio *folio);
 struct page *rust_gmem_folio_file_page(struct folio *folio, pgoff_t index);
 struct folio *rust_gmem_folio_alloc(gfp_t gfp, unsigned int order);

@@ -61,6 +61,12 @@ demo)
 	echo "### STEP demo rc=$?"
 	step "rmmod rust_gmem" rmmod rust_gmem
 	;;
+bench)
+	step "insmod rust_gmem.ko" insmod "$KO"
+	/tests/bench
+	echo "### STEP bench rc=$?"
+	step "rmmod rust_gmem" rmmod rust_gmem
+	;;
 check)
 	# Tests that load the module themselves run first, with it unloaded.
 	run_phase unloaded

@@ -50,7 +50,7 @@ timeout --foreground "$timeout_s" qemu-system-x86_64 -accel tcg -cpu max -smp 2 
 	-bios /usr/share/qemu/qboot.rom \
 	-serial "file:$out/console.log" -serial "file:$out/tap.log" \
 	-kernel "$KDIR/arch/x86/boot/bzImage" -initrd "$out/initramfs.cpio.gz" \
-	-append "console=ttyS0 panic=-1 rust_gmem.mode=$mode$guest_env" </dev/null || rc=$?
+	-append "console=ttyS0 panic=-1 rust_gmem.mode=$mode$guest_env ${VM_APPEND:-}" </dev/null || rc=$?
 [ "$rc" = 124 ] && echo "vm: timed out after ${timeout_s}s" >&2
 step "vm: exited (rc=$rc)"
 
@@ -63,6 +63,8 @@ demo)
 		die "demo: see $out/console.log"
 	fi
 	step "demo: ok (logs in $out)"
+	;;
+bench)
 	;;
 check)
 	python3 "$TOP/scripts/tap-report.py" vm "$out/tap.log" "$out/console.log" |

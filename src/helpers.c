@@ -149,6 +149,16 @@ bool rust_gmem_folio_mapped(struct folio *folio)
 	return folio_mapped(folio);
 }
 
+bool rust_gmem_folio_test_uptodate(struct folio *folio)
+{
+	return folio_test_uptodate(folio);
+}
+
+void rust_gmem_folio_zero(struct folio *folio)
+{
+	folio_zero_range(folio, 0, folio_size(folio));
+}
+
 bool rust_gmem_folio_test_hwpoison(struct folio *folio)
 {
 	return folio_test_hwpoison(folio);

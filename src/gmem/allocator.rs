@@ -4,9 +4,9 @@
 //!
 //! Every file has one allocator, chosen at creation from the flags and dropped with the inode (set-up
 //! and teardown). The guest_memfd code calls only the [`Allocator`] trait, through
-//! [`FileAllocator`], so a huge-page allocator plugs in as another variant without touching the
+//! [`FileAllocator::ops`], so a huge-page allocator plugs in as another variant without touching the
 //! callers, as the RFC's `guestmem_allocator_operations` intended. The default is [`Order0`]: one
-//! zeroed 4 KiB page per folio. (An enum rather than `KBox<dyn Allocator>`: 6.12's `KBox` cannot
+//! 4 KiB page per folio. (An enum rather than `KBox<dyn Allocator>`: 6.12's `KBox` cannot
 //! coerce to a trait object.)
 
 use crate::kernel_ext::folio::Folio;
@@ -24,8 +24,10 @@ pub(crate) trait Allocator: Send + Sync {
     /// The number of pages in each folio this allocator hands out.
     fn pages_per_folio(&self) -> usize;
 
-    /// Allocates a zeroed folio for the pages starting at `index` (a multiple of
-    /// [`pages_per_folio`](Allocator::pages_per_folio)). The folio is not yet in the page cache.
+    /// Allocates a folio for the pages starting at `index` (a multiple of
+    /// [`pages_per_folio`](Allocator::pages_per_folio)). The folio is not yet in the page cache, and
+    /// not zeroed: the file zeroes a folio before its first use (as mainline and shmem do, so that
+    /// `fallocate` does not pay for it).
     fn alloc_folio(&self, index: usize) -> Result<ARef<Folio>>;
 
     /// Frees the memory of pages `first..=last` (whole folios): unmaps and removes them from the page
@@ -72,8 +74,8 @@ impl Allocator for Order0 {
     }
 
     fn alloc_folio(&self, _index: usize) -> Result<ARef<Folio>> {
-        // Unmovable (no __GFP_MOVABLE) and zeroed, so that no stale data is ever exposed.
-        Folio::alloc(uapi::GFP_HIGHUSER | uapi::__GFP_ZERO, 0)
+        // Unmovable: no __GFP_MOVABLE.
+        Folio::alloc(uapi::GFP_HIGHUSER, 0)
     }
 
     fn free_range(
@@ -110,53 +112,10 @@ impl FileAllocator {
         Ok(Self::Order0(Order0))
     }
 
-    fn get(&self) -> &dyn Allocator {
+    /// The operations of the file's allocator.
+    pub(crate) fn ops(&self) -> &dyn Allocator {
         match self {
             Self::Order0(a) => a,
         }
-    }
-}
-
-impl Allocator for FileAllocator {
-    fn name(&self) -> &'static str {
-        self.get().name()
-    }
-
-    fn pages_per_folio(&self) -> usize {
-        self.get().pages_per_folio()
-    }
-
-    fn alloc_folio(&self, index: usize) -> Result<ARef<Folio>> {
-        self.get().alloc_folio(index)
-    }
-
-    fn free_range(
-        &self,
-        mapping: &Mapping,
-        first: usize,
-        last: usize,
-        guard: &InvalidateWriteGuard<'_>,
-    ) {
-        self.get().free_range(mapping, first, last, guard)
-    }
-
-    fn split(
-        &self,
-        mapping: &Mapping,
-        first: usize,
-        last: usize,
-        guard: &InvalidateWriteGuard<'_>,
-    ) -> Result {
-        self.get().split(mapping, first, last, guard)
-    }
-
-    fn merge(
-        &self,
-        mapping: &Mapping,
-        first: usize,
-        last: usize,
-        guard: &InvalidateWriteGuard<'_>,
-    ) -> Result {
-        self.get().merge(mapping, first, last, guard)
     }
 }

@@ -17,14 +17,13 @@
 //!
 //! Page contents are never touched: conversion keeps the data (software-protected semantics).
 
-use super::allocator::Allocator;
 use super::{GmemInode, Shareability};
 use crate::kernel_ext::fs::Inode;
 use crate::kernel_ext::mapping::{InvalidateWriteGuard, Mapping};
 use crate::kernel_ext::mm;
 use crate::kernel_ext::uapi;
 use core::ops::ControlFlow;
-use kernel::alloc::{AllocError, KVec};
+use kernel::alloc::{AllocError, KVVec};
 use kernel::page::PAGE_SIZE;
 use kernel::prelude::*;
 
@@ -98,7 +97,8 @@ pub(crate) fn convert(
     let guard = mapping.invalidate_lock();
 
     // 1. What changes.
-    let mut changes = KVec::new();
+    // One entry per range that changes: vmalloc-backed, as a fragmented file can have millions.
+    let mut changes = KVVec::new();
     for entry in gmem.shareability.ranges(range.first, range.last, &guard)? {
         if entry.value != target {
             let change = Range {
@@ -117,9 +117,13 @@ pub(crate) fn convert(
         for c in changes.iter() {
             mapping.unmap_pages(c.first, c.len());
         }
+        // Folios allocated on this CPU are most likely still in its LRU batch: drain it first, it
+        // is cheap. Other CPUs' batches are drained only if something still looks busy.
+        mm::lru_add_drain();
         if first_busy(mapping, &changes, &guard).is_some() {
             // New folios sit in per-CPU LRU batches, which hold a reference: flush them and look
             // again before blaming a page.
+            super::FULL_LRU_DRAINS.fetch_add(1, core::sync::atomic::Ordering::Relaxed);
             mm::lru_add_drain_all()?;
             if let Some(index) = first_busy(mapping, &changes, &guard) {
                 return Err(ConvertError::Busy {
@@ -151,10 +155,17 @@ pub(crate) fn convert(
     // 4. Only order-0 folios may become shared.
     if to == Shareability::Shared {
         for (done, c) in changes.iter().enumerate() {
-            if let Err(e) = params.allocator.split(mapping, c.first, c.last, &guard) {
+            if let Err(e) = params
+                .allocator
+                .ops()
+                .split(mapping, c.first, c.last, &guard)
+            {
                 // Roll back: merge what was split. The tree is untouched (`store` is dropped).
                 for c in &changes[..done] {
-                    let _ = params.allocator.merge(mapping, c.first, c.last, &guard);
+                    let _ = params
+                        .allocator
+                        .ops()
+                        .merge(mapping, c.first, c.last, &guard);
                 }
                 return Err(e.into());
             }
@@ -168,7 +179,10 @@ pub(crate) fn convert(
     // (e.g. no memory for the vmemmap change) stays split, which is correct, only less efficient.
     if to == Shareability::Private {
         for c in changes.iter() {
-            let _ = params.allocator.merge(mapping, c.first, c.last, &guard);
+            let _ = params
+                .allocator
+                .ops()
+                .merge(mapping, c.first, c.last, &guard);
         }
     }
     Ok(())

@@ -2,7 +2,6 @@
 
 //! The operations of a guest_memfd file: `mmap` and faults, `fallocate`, and the conversion ioctls.
 
-use super::allocator::Allocator;
 use super::convert::{self, ConvertError};
 use super::{GmemInode, Shareability};
 use crate::kernel_ext::file::{File, FileOperations};
@@ -90,6 +89,7 @@ impl VmOperations for GmemFile {
         if folio.is_hwpoison() {
             return Err(errno::ehwpoison());
         }
+        GmemInode::prepare(&folio);
         Ok(folio)
     }
 }
@@ -105,7 +105,7 @@ fn allocate(inode: &Inode<GmemInode>, offset: i64, len: i64) -> Result {
     }
     let mapping = inode.mapping();
     let guard = mapping.invalidate_lock_shared();
-    let step = params.allocator.pages_per_folio();
+    let step = params.allocator.ops().pages_per_folio();
     let mut index = (offset / page) as usize;
     let end = ((offset + len) / page) as usize;
     while index < end {
@@ -133,7 +133,10 @@ fn punch_hole(inode: &Inode<GmemInode>, offset: i64, len: i64) {
     let last = ((offset as u64 + len as u64) / page - 1) as usize;
     let mapping = inode.mapping();
     let guard = mapping.invalidate_lock();
-    params.allocator.free_range(mapping, first, last, &guard);
+    params
+        .allocator
+        .ops()
+        .free_range(mapping, first, last, &guard);
 }
 
 fn convert_ioctl(inode: &Inode<GmemInode>, arg: usize, to: Shareability) -> Result<isize> {

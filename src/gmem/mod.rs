@@ -5,7 +5,7 @@
 //! # Locking
 //!
 //! One lock guards the shareability map and the page cache's contents: the mapping's
-//! `invalidate_lock` (see `Documentation/overview.rst` for why one lock and not a separate tree lock).
+//! `invalidate_lock` (`Documentation/locking.rst` says why one lock and not a separate tree lock).
 //!
 //! - shared: host faults and allocation (`fallocate`), which read the map and add folios;
 //! - exclusive: creation (initial store), conversion and hole punching, which write the map or remove
@@ -16,11 +16,15 @@
 //!
 //! Lock order, outermost first:
 //!
-//! 1. `mapping->invalidate_lock` (this file);
-//! 2. the folio lock and the page-cache `i_pages` lock (taken inside the filemap calls).
+//! 1. `mmap_lock` (held by the MM around a host fault);
+//! 2. `mapping->invalidate_lock` (this module);
+//! 3. the folio lock;
+//! 4. `i_mmap_rwsem`, page-table, `i_pages` and LRU locks (inside the unmap and filemap calls).
 //!
-//! A debugfs reader takes the invalidate lock shared; `debugfs_remove()` waits for readers and is
-//! never called with the invalidate lock held.
+//! So a conversion, which holds the invalidate lock exclusive, never touches userspace memory (it
+//! reads its arguments before and writes `error_offset` after). A debugfs reader takes the
+//! invalidate lock shared; `debugfs_remove()` waits for readers and is never called with the
+//! invalidate lock held.
 
 mod allocator;
 mod convert;
@@ -34,7 +38,7 @@ use crate::kernel_ext::maple_tree::MapleTree;
 use crate::kernel_ext::mapping::{InvalidateLockHeld, Mapping};
 use crate::kernel_ext::set_once::SetOnce;
 use crate::kernel_ext::uapi::{self, kvm_create_guest_memfd};
-use allocator::{Allocator, FileAllocator};
+use allocator::FileAllocator;
 use core::fmt::{self, Write};
 use core::sync::atomic::{AtomicUsize, Ordering};
 use kernel::c_str;
@@ -52,6 +56,9 @@ const MAX_SHOWN_RANGES: usize = 256;
 
 /// Live guest_memfd inodes (not counting the pseudo-filesystem's root); shown in debugfs.
 static LIVE_INODES: AtomicUsize = AtomicUsize::new(0);
+
+/// Conversions to private that had to drain the LRU caches of every CPU; shown in debugfs.
+static FULL_LRU_DRAINS: AtomicUsize = AtomicUsize::new(0);
 
 /// Who may access a page of a guest_memfd file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -130,7 +137,8 @@ impl GmemInode {
         Ok(Shareability::from_attributes(entry.value))
     }
 
-    /// Returns the locked folio holding page `index`, allocating a zeroed one if there is none.
+    /// Returns the locked folio holding page `index`, allocating one if there is none. A new folio
+    /// is not zeroed yet: see [`Self::prepare`].
     fn get_folio(
         &self,
         mapping: &Mapping,
@@ -138,7 +146,7 @@ impl GmemInode {
         guard: &impl InvalidateLockHeld,
     ) -> Result<LockedFolio> {
         let params = self.params()?;
-        let allocator = &params.allocator;
+        let allocator = params.allocator.ops();
         let base = index - index % allocator.pages_per_folio();
         loop {
             if let Some(folio) = mapping.lock_folio(index, guard)? {
@@ -146,15 +154,22 @@ impl GmemInode {
             }
             let folio = allocator.alloc_folio(base)?;
             match mapping.add_folio(folio, base, uapi::GFP_HIGHUSER, guard) {
-                Ok(folio) => {
-                    // The allocator zeroed it.
-                    folio.mark_uptodate();
-                    return Ok(folio);
-                }
+                Ok(folio) => return Ok(folio),
                 // Someone else added one first: use theirs.
                 Err(e) if e == EEXIST => continue,
                 Err(e) => return Err(e),
             }
+        }
+    }
+}
+
+impl GmemInode {
+    /// Makes a folio ready for its first use: zeroes it, once. "Up to date" means "zeroed or
+    /// written since"; nothing reads a folio that is not.
+    fn prepare(folio: &LockedFolio) {
+        if !folio.is_uptodate() {
+            folio.zero();
+            folio.mark_uptodate();
         }
     }
 }
@@ -173,7 +188,7 @@ impl PseudoFsInode for GmemInode {
         writeln!(out, "size: {}", info.size)?;
         if let Ok(params) = gmem.params() {
             writeln!(out, "flags: {:#x}", params.flags)?;
-            writeln!(out, "allocator: {}", params.allocator.name())?;
+            writeln!(out, "allocator: {}", params.allocator.ops().name())?;
         }
         writeln!(out, "allocated_pages: {}", info.mapping.nr_pages())?;
         let entries = gmem
@@ -216,7 +231,12 @@ pub(crate) struct Stats;
 
 impl debugfs::Show for Stats {
     fn show(out: &mut ShowBuf) -> fmt::Result {
-        writeln!(out, "inodes: {}", LIVE_INODES.load(Ordering::Relaxed))
+        writeln!(out, "inodes: {}", LIVE_INODES.load(Ordering::Relaxed))?;
+        writeln!(
+            out,
+            "full_lru_drains: {}",
+            FULL_LRU_DRAINS.load(Ordering::Relaxed)
+        )
     }
 }
 

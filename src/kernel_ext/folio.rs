@@ -129,6 +129,18 @@ impl LockedFolio {
         Self { folio }
     }
 
+    /// Whether the folio's contents are valid.
+    pub(crate) fn is_uptodate(&self) -> bool {
+        // SAFETY: The folio is valid.
+        unsafe { bindings::rust_gmem_folio_test_uptodate(self.as_ptr()) }
+    }
+
+    /// Fills the whole folio with zeroes.
+    pub(crate) fn zero(&self) {
+        // SAFETY: The folio is valid and locked by us, so nobody else writes it meanwhile.
+        unsafe { bindings::rust_gmem_folio_zero(self.as_ptr()) };
+    }
+
     /// Marks the folio's contents valid.
     pub(crate) fn mark_uptodate(&self) {
         // SAFETY: The folio is locked (type invariant), as `folio_mark_uptodate()` requires.

@@ -105,6 +105,18 @@ impl<V: VmOperations> VmOpsTable<V> {
     }
 }
 
+/// Drains this CPU's LRU caches (`lru_add_drain()`, which 6.12 does not export either): releasing an
+/// empty folio batch does it. Cheap; the caller may be migrated right after, which only makes it
+/// less useful, never wrong.
+pub(crate) fn lru_add_drain() {
+    let mut batch = bindings::folio_batch::default();
+    // SAFETY: `batch` is a valid, empty local batch; releasing it only drains this CPU's caches.
+    unsafe {
+        bindings::rust_gmem_folio_batch_init(&mut batch);
+        bindings::__folio_batch_release(&mut batch);
+    }
+}
+
 /// Drains the per-CPU LRU caches of every online CPU (what `lru_add_drain_all()` does; 6.12 does not
 /// export it to modules).
 ///
@@ -119,12 +131,7 @@ pub(crate) fn lru_add_drain_all() -> Result {
     ///
     /// Called by the workqueue code with one of the work items queued below.
     unsafe extern "C" fn drain(_work: *mut bindings::work_struct) {
-        let mut batch = bindings::folio_batch::default();
-        // SAFETY: `batch` is a valid, empty local batch; releasing it only drains this CPU's caches.
-        unsafe {
-            bindings::rust_gmem_folio_batch_init(&mut batch);
-            bindings::__folio_batch_release(&mut batch);
-        }
+        lru_add_drain();
     }
 
     // SAFETY: Keeps the set of online CPUs stable until the matching unlock below.
