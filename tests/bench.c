@@ -102,7 +102,8 @@ static int make_file(enum impl impl, size_t size, int shared)
 /* --- workloads -------------------------------------------------------------------------------- */
 
 /* One first touch of every page through a shared mapping, then a second pass; 0 on success. */
-static int touch_once(enum impl impl, size_t size, uint64_t *first, uint64_t *again, long *faults)
+static int touch_once(enum impl impl, size_t size, uint64_t *first, uint64_t *again, long *faults,
+		      long *faults_again)
 {
 	int fd = make_file(impl, size, 1);
 	volatile char *p;
@@ -121,10 +122,12 @@ static int touch_once(enum impl impl, size_t size, uint64_t *first, uint64_t *ag
 		p[i] = 1;
 	*first = now_ns() - t;
 	*faults += minflt();
+	*faults_again -= minflt();
 	t = now_ns();
 	for (size_t i = 0; i < size; i += PAGE_SZ)
 		p[i] = 2;
 	*again = now_ns() - t;
+	*faults_again += minflt();
 	munmap((void *)p, size);
 	close(fd);
 	return 0;
@@ -138,20 +141,23 @@ static void fault_in(size_t size)
 {
 	static const int impls[] = { RUST_GMEM, MEMFD, MEMFD_HUGETLB };
 	uint64_t first[3][REPS], again[3][REPS], ignore;
-	long faults[3] = { 0 }, ignore_faults = 0;
+	long faults[3] = { 0 }, faults_again[3] = { 0 }, ignore_faults = 0;
 	int n[3] = { 0 };
 	char name[64];
 
 	for (int i = 0; i < 3; i++)
-		touch_once(impls[i], size, &ignore, &ignore, &ignore_faults);
+		touch_once(impls[i], size, &ignore, &ignore, &ignore_faults, &ignore_faults);
 	for (int r = 0; r < REPS; r++)
 		for (int i = 0; i < 3; i++)
-			if (!touch_once(impls[i], size, &first[i][n[i]], &again[i][n[i]], &faults[i]))
+			if (!touch_once(impls[i], size, &first[i][n[i]], &again[i][n[i]], &faults[i],
+					&faults_again[i]))
 				n[i]++;
 	for (int i = 0; i < 3; i++) {
 		if (!n[i])
 			continue;
-		printf("bench-faults: %s|%.2f\n", impl_names[impls[i]], (double)faults[i] / n[i] / (size / PAGE_SZ));
+		printf("bench-faults: %s|first touch %.2f|re-touch %.2f per page\n", impl_names[impls[i]],
+		       (double)faults[i] / n[i] / (size / PAGE_SZ),
+		       (double)faults_again[i] / n[i] / (size / PAGE_SZ));
 		snprintf(name, sizeof(name), "fault-in %llu MiB (per 4 KiB)", (unsigned long long)(size / MiB));
 		report(name, impl_names[impls[i]], first[i], n[i], "ns", size / PAGE_SZ);
 		snprintf(name, sizeof(name), "re-touch %llu MiB (per 4 KiB)", (unsigned long long)(size / MiB));

@@ -106,16 +106,22 @@ fn allocate(inode: &Inode<GmemInode>, offset: i64, len: i64) -> Result {
     let mapping = inode.mapping();
     let guard = mapping.invalidate_lock_shared();
     let step = params.allocator.ops().pages_per_folio();
-    let mut index = (offset / page) as usize;
+    let first = (offset / page) as usize;
     let end = ((offset + len) / page) as usize;
+    // Folios are aligned to `step` pages, so the next one starts at the next multiple of it.
+    let mut index = first;
+    let mut done = 0usize;
     while index < end {
-        if kernel::current!().signal_pending() {
-            return Err(EINTR);
+        // Checked every few folios rather than every one: each is a call into C.
+        if done % 16 == 0 {
+            if kernel::current!().signal_pending() {
+                return Err(EINTR);
+            }
+            sched::cond_resched();
         }
-        let folio = gmem.get_folio(mapping, index, &guard)?;
-        index = folio.index() + folio.nr_pages().max(step);
-        drop(folio);
-        sched::cond_resched();
+        drop(gmem.get_folio(mapping, index, &guard)?);
+        index = (index / step + 1) * step;
+        done += 1;
     }
     Ok(())
 }
