@@ -335,7 +335,8 @@ static void alternating(size_t size, int count)
 		ok = !kvm_set_attrs(0, size, 0);
 		kvm_whole[0] = now_ns() - t;
 	}
-	snprintf(name, sizeof(name), "then all %llu MiB back to shared", (unsigned long long)(size / MiB));
+	snprintf(name, sizeof(name), "then all %llu MiB back to shared (%d ranges)", (unsigned long long)(size / MiB),
+		 2 * count);
 	if (entries >= 0)
 		report(name, "rust_gmem", whole, 1, "us", 1000);
 	if (ok)
@@ -356,9 +357,12 @@ int main(void)
 	convert_range("2 MiB", 64 * MiB, 2 * MiB, 64 * MiB, 1);
 	convert_range("a whole 64 MiB file (allocated)", 64 * MiB, 64 * MiB, 64 * MiB, 1);
 	convert_range("a whole 1 GiB file (unallocated)", GiB, GiB, 0, 0);
+	/* The same number of ranges over growing files, then more ranges over the same file. */
 	alternating(64 * MiB, 4096);
 	alternating(GiB, 4096);
 	alternating(16 * GiB, 4096);
+	alternating(GiB, 1024);
+	alternating(GiB, 16384);
 	{
 		char stats[256];
 
