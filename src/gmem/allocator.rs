@@ -9,12 +9,11 @@
 //! 4 KiB page per folio. (An enum rather than `KBox<dyn Allocator>`: 6.12's `KBox` cannot
 //! coerce to a trait object.)
 
-use crate::kernel_ext::folio::Folio;
+use crate::kernel_ext::folio::{Folio, NewFolio};
 use crate::kernel_ext::mapping::{InvalidateWriteGuard, Mapping};
 use crate::kernel_ext::uapi;
 use kernel::page::PAGE_SIZE;
 use kernel::prelude::*;
-use kernel::types::ARef;
 
 /// The operations of a guest_memfd allocator. Page indices are the file's.
 pub(crate) trait Allocator: Send + Sync {
@@ -28,7 +27,7 @@ pub(crate) trait Allocator: Send + Sync {
     /// [`pages_per_folio`](Allocator::pages_per_folio)). The folio is not yet in the page cache, and
     /// not zeroed: the file zeroes a folio before its first use (as mainline and shmem do, so that
     /// `fallocate` does not pay for it).
-    fn alloc_folio(&self, index: usize) -> Result<ARef<Folio>>;
+    fn alloc_folio(&self, index: usize) -> Result<NewFolio>;
 
     /// Frees the memory of pages `first..=last` (whole folios): unmaps and removes them from the page
     /// cache and returns them to where they came from.
@@ -73,7 +72,7 @@ impl Allocator for Order0 {
         1
     }
 
-    fn alloc_folio(&self, _index: usize) -> Result<ARef<Folio>> {
+    fn alloc_folio(&self, _index: usize) -> Result<NewFolio> {
         // Unmovable: no __GFP_MOVABLE.
         Folio::alloc(uapi::GFP_HIGHUSER, 0)
     }

@@ -267,11 +267,9 @@ pub(crate) fn create(
     let mut new = fs.new_inode()?;
     // `validate_create` bounded the size by `MAX_LFS_FILESIZE`, so it fits an `i64`.
     new.set_size(args.size as i64);
+    new.set_unmovable(uapi::GFP_HIGHUSER);
     let inode: &Inode<GmemInode> = new.inode();
     let mapping = inode.mapping();
-    mapping.set_gfp_mask(uapi::GFP_HIGHUSER);
-    mapping.set_inaccessible();
-    mapping.set_unmovable_aops();
 
     let gmem = inode.data();
     let params = Params {

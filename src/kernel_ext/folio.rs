@@ -53,12 +53,13 @@ impl Folio {
     }
 
     /// Allocates a folio of `2^order` pages.
-    pub(crate) fn alloc(gfp: bindings::gfp_t, order: u32) -> Result<ARef<Folio>> {
+    pub(crate) fn alloc(gfp: bindings::gfp_t, order: u32) -> Result<NewFolio> {
         // SAFETY: Any flags and order are accepted; a null result means no memory.
         let folio = unsafe { bindings::rust_gmem_folio_alloc(gfp, order) };
         let folio = NonNull::new(folio).ok_or(ENOMEM)?;
         // SAFETY: A new folio comes with one reference, which the `ARef` takes over.
-        Ok(unsafe { ARef::from_raw(folio.cast()) })
+        // INVARIANT: It belongs to no mapping and nobody has locked it.
+        Ok(NewFolio(unsafe { ARef::from_raw(folio.cast()) }))
     }
 
     /// Returns the raw pointer.
@@ -94,6 +95,29 @@ impl Folio {
     pub(crate) fn is_mapped(&self) -> bool {
         // SAFETY: The folio is valid (type invariant).
         unsafe { bindings::rust_gmem_folio_mapped(self.as_ptr()) }
+    }
+}
+
+/// A folio just allocated: in no mapping and not locked. Only [`Folio::alloc`] makes one, and
+/// adding it to a page cache consumes it.
+///
+/// # Invariants
+///
+/// The folio belongs to no mapping, and nobody but the owner of this object can lock it.
+pub(crate) struct NewFolio(ARef<Folio>);
+
+impl NewFolio {
+    /// Gives up the guarantee and returns the reference.
+    pub(crate) fn into_folio(self) -> ARef<Folio> {
+        self.0
+    }
+}
+
+impl Deref for NewFolio {
+    type Target = Folio;
+
+    fn deref(&self) -> &Folio {
+        &self.0
     }
 }
 

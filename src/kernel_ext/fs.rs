@@ -168,6 +168,13 @@ impl<T: PseudoFsInode> NewInode<T> {
         &self.0
     }
 
+    /// Makes the inode's mapping one of unmovable guest memory allocated with `gfp` (see
+    /// [`Mapping::set_unmovable`]).
+    pub(crate) fn set_unmovable(&mut self, gfp: bindings::gfp_t) {
+        // SAFETY: Nobody else can see the inode, hence its mapping, yet.
+        unsafe { self.0.mapping().set_unmovable(gfp) };
+    }
+
     /// Sets the file size; only a new inode can change it.
     pub(crate) fn set_size(&mut self, size: i64) {
         // SAFETY: Nobody else can see the inode yet, so `i_size_write()` needs no lock.

@@ -5,13 +5,13 @@
 //! C header: [`include/linux/fs.h`](srctree/include/linux/fs.h)
 
 use super::bindings;
-use super::folio::{self, Folio, LockedFolio};
+use super::folio::{self, Folio, LockedFolio, NewFolio};
 use core::marker::PhantomData;
 use core::ops::ControlFlow;
 use kernel::error::to_result;
 use kernel::ffi::c_int;
 use kernel::prelude::*;
-use kernel::types::{ARef, Opaque};
+use kernel::types::Opaque;
 
 /// A page-cache mapping.
 ///
@@ -71,25 +71,23 @@ impl Mapping {
         }
     }
 
-    /// Sets the allocation flags of the mapping's folios.
-    pub(crate) fn set_gfp_mask(&self, gfp: bindings::gfp_t) {
-        // SAFETY: `self.as_ptr()` is valid by the type invariant.
-        unsafe { bindings::rust_gmem_mapping_set_gfp_mask(self.as_ptr(), gfp) };
-    }
-
-    /// Marks the mapping unevictable and inaccessible: its folios are neither reclaimed nor migrated,
-    /// and no read/write path reaches them.
-    pub(crate) fn set_inaccessible(&self) {
-        // SAFETY: `self.as_ptr()` is valid by the type invariant.
-        unsafe { bindings::rust_gmem_mapping_set_inaccessible(self.as_ptr()) };
-    }
-
-    /// Installs address-space operations for folios that must stay where they are: never written
-    /// back, never migrated (a migration attempt is a bug and warns), and kept in the file after a
-    /// memory failure (`MF_DELAYED`, as mainline guest_memfd).
-    pub(crate) fn set_unmovable_aops(&self) {
-        // SAFETY: The mapping is valid and not yet in use; the table is static.
-        unsafe { (*self.as_ptr()).a_ops = &UNMOVABLE_AOPS };
+    /// Makes the mapping one of unmovable guest memory: folios allocated with `gfp`, unevictable and
+    /// inaccessible (neither reclaimed nor migrated, and no read/write path reaches them), and
+    /// address-space operations for folios that must stay where they are: never written back, never
+    /// migrated (an attempt is a bug and says so), and kept in the file after a memory failure
+    /// (`MF_DELAYED`, as mainline guest_memfd).
+    ///
+    /// # Safety
+    ///
+    /// Nobody else may use the mapping yet (its inode is not visible to anyone).
+    pub(crate) unsafe fn set_unmovable(&self, gfp: bindings::gfp_t) {
+        // SAFETY: `self.as_ptr()` is valid by the type invariant, and unused (caller); the table is
+        // static.
+        unsafe {
+            bindings::rust_gmem_mapping_set_gfp_mask(self.as_ptr(), gfp);
+            bindings::rust_gmem_mapping_set_inaccessible(self.as_ptr());
+            (*self.as_ptr()).a_ops = &UNMOVABLE_AOPS;
+        }
     }
 
     /// The number of pages in the page cache.
@@ -114,17 +112,18 @@ impl Mapping {
     /// folio got there first.
     pub(crate) fn add_folio(
         &self,
-        folio: ARef<Folio>,
+        folio: NewFolio,
         index: usize,
         gfp: bindings::gfp_t,
         _guard: &impl InvalidateLockHeld,
     ) -> Result<LockedFolio> {
-        // SAFETY: The mapping is valid and `folio` is a new folio that belongs to no mapping.
+        // SAFETY: The mapping is valid, and `folio` belongs to no mapping and is not locked
+        // (`NewFolio` invariant), as `filemap_add_folio()` requires.
         to_result(unsafe {
             bindings::filemap_add_folio(self.as_ptr(), folio.as_ptr(), index, gfp)
         })?;
         // SAFETY: `filemap_add_folio()` returns the folio locked on success.
-        Ok(unsafe { LockedFolio::from_locked(folio) })
+        Ok(unsafe { LockedFolio::from_locked(folio.into_folio()) })
     }
 
     /// Removes the pages of bytes `start..=end` from the page cache, unmapping them from userspace
