@@ -291,7 +291,8 @@ pub(crate) fn create(
         // Nobody else can see the inode yet; the lock is for the tree's lockdep check.
         let guard = mapping.invalidate_lock();
         gmem.shareability
-            .store_range(0, pages - 1, initial.to_attributes(), &guard)?;
+            .prepare_store(0, pages - 1, initial.to_attributes(), &guard)?
+            .commit();
     }
     new.create_debugfs_file(dir);
     fs.create_file::<GmemFile>(new, c_str!("[rust_gmem]"))

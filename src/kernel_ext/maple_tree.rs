@@ -87,32 +87,6 @@ impl MapleTree {
         mas
     }
 
-    /// Stores `value` for every index in `first..=last`, replacing what was there.
-    ///
-    /// Neighbouring ranges are not merged here; the caller decides what is equal.
-    pub(crate) fn store_range(
-        &self,
-        first: usize,
-        last: usize,
-        value: usize,
-        guard: &InvalidateWriteGuard<'_>,
-    ) -> Result {
-        self.check_guard(guard)?;
-        if first > last || value > MAX_VALUE {
-            return Err(EINVAL);
-        }
-        let mut mas = self.ma_state(first, last);
-        // SAFETY: The external lock is held exclusive (`guard`), `mas` walks `self.tree`, and the
-        // entry is a value entry as the type invariant requires.
-        to_result(unsafe {
-            bindings::mas_store_gfp(
-                &mut mas,
-                bindings::rust_gmem_xa_mk_value(value),
-                bindings::GFP_KERNEL,
-            )
-        })
-    }
-
     /// Returns the range that contains `index`, or `None` where the tree has no entry.
     pub(crate) fn load(&self, index: usize, guard: &impl InvalidateLockHeld) -> Option<Entry> {
         self.check_guard(guard).ok()?;
