@@ -216,10 +216,7 @@ impl<F: FileOperations> FileOpsTable<F> {
     ) -> c_int {
         // SAFETY: As the callback's contract says.
         let ((file, inode), vma) = unsafe { (Self::file_and_inode(file), VmaNew::from_raw(vma)) };
-        match F::mmap(inode, file, vma) {
-            Ok(()) => 0,
-            Err(e) => e.to_errno(),
-        }
+        from_result(|| F::mmap(inode, file, vma).map(|()| 0))
     }
 
     /// `fallocate` callback.
@@ -235,10 +232,7 @@ impl<F: FileOperations> FileOpsTable<F> {
     ) -> c_long {
         // SAFETY: As the callback's contract says.
         let (file, inode) = unsafe { Self::file_and_inode(file) };
-        match F::fallocate(inode, file, mode, offset, len) {
-            Ok(()) => 0,
-            Err(e) => e.to_errno() as c_long,
-        }
+        from_result(|| F::fallocate(inode, file, mode, offset, len).map(|()| 0))
     }
 }
 
