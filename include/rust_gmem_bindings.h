@@ -18,6 +18,11 @@
 
 #include <uapi/linux/rust_gmem.h>
 
+/* Only in kernels with patches/0001-*.patch (Kbuild sets cfg(rust_gmem_kvm) then). */
+#if __has_include(<linux/kvm_gmem_provider.h>)
+#include <linux/kvm_gmem_provider.h>
+#endif
+
 #include "rust_gmem_helpers.h"
 
 /* Constants bindgen cannot evaluate from macros; the Kbuild sed strips the prefix. */

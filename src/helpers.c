@@ -15,10 +15,13 @@
 
 #include "rust_gmem_helpers.h"
 
-/* mt_init_flags() + mt_set_external_lock() (a macro that only does something under lockdep). */
+/*
+ * mt_init_flags() + mt_set_external_lock() (a macro that only does something under lockdep). RCU mode,
+ * so that lockless readers (mtree_load() under RCU) see consistent nodes.
+ */
 void rust_gmem_mt_init_external(struct maple_tree *mt, struct rw_semaphore *lock)
 {
-	mt_init_flags(mt, MT_FLAGS_LOCK_EXTERN);
+	mt_init_flags(mt, MT_FLAGS_LOCK_EXTERN | MT_FLAGS_USE_RCU);
 	mt_set_external_lock(mt, lock);
 }
 

@@ -15,12 +15,13 @@
 
 use kernel::c_str;
 use kernel::prelude::*;
+use kernel::sync::Arc;
 
 mod device;
 mod gmem;
 mod kernel_ext;
 
-use device::GmemDevice;
+use device::{GmemCore, GmemDevice};
 use kernel_ext::miscdevice::MiscDeviceRegistration;
 
 module! {
@@ -32,16 +33,32 @@ module! {
 }
 
 struct RustGmem {
+    // Dropped first: KVM stops making files before the device goes.
+    #[cfg(rust_gmem_kvm)]
+    _kvm: Pin<KBox<kernel_ext::kvm::ProviderRegistration<device::KvmProvider>>>,
     _device: Pin<KBox<MiscDeviceRegistration<GmemDevice>>>,
 }
 
 impl kernel::Module for RustGmem {
     fn init(_module: &'static ThisModule) -> Result<Self> {
+        let core = Arc::pin_init(GmemCore::new(), GFP_KERNEL)?;
         let device = KBox::pin_init(
-            MiscDeviceRegistration::register(c_str!("guest_memfd"), 0o600, GmemDevice::new()),
+            MiscDeviceRegistration::register(c_str!("guest_memfd"), 0o600, core.clone()),
             GFP_KERNEL,
         )?;
-        pr_info!("loaded: /dev/guest_memfd\n");
-        Ok(Self { _device: device })
+        #[cfg(rust_gmem_kvm)]
+        let kvm = KBox::pin_init(
+            kernel_ext::kvm::ProviderRegistration::register(core),
+            GFP_KERNEL,
+        )?;
+        #[cfg(rust_gmem_kvm)]
+        pr_info!("loaded: /dev/guest_memfd, KVM guest_memfd provider\n");
+        #[cfg(not(rust_gmem_kvm))]
+        pr_info!("loaded: /dev/guest_memfd (kernel without the KVM provider patch)\n");
+        Ok(Self {
+            #[cfg(rust_gmem_kvm)]
+            _kvm: kvm,
+            _device: device,
+        })
     }
 }

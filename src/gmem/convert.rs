@@ -152,6 +152,10 @@ pub(crate) fn convert(
     }
     let store = gmem.shareability.prepare_store(lo, hi, target, &guard)?;
 
+    // KVM's mappings of the range go now, and KVM maps nothing there until the change is complete
+    // (its faults retry meanwhile, and a fault that read the old state is refused).
+    let _kvm = gmem.kvm.invalidate(range.first, range.last, &guard);
+
     // 4. Only order-0 folios may become shared.
     if to == Shareability::Shared {
         for (done, c) in changes.iter().enumerate() {

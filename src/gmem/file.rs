@@ -42,6 +42,11 @@ impl FileOperations for GmemFile {
         Ok(())
     }
 
+    fn release(inode: &Inode<GmemInode>, _file: &File) {
+        // The file is the only one on its inode: KVM's bindings of it end here.
+        inode.data().kvm.release(inode.mapping());
+    }
+
     fn fallocate(
         inode: &Inode<GmemInode>,
         file: &File,
@@ -139,6 +144,8 @@ fn punch_hole(inode: &Inode<GmemInode>, offset: i64, len: i64) {
     let last = ((offset as u64 + len as u64) / page - 1) as usize;
     let mapping = inode.mapping();
     let guard = mapping.invalidate_lock();
+    // KVM must not map the pages while, or after, they go.
+    let _kvm = gmem.kvm.invalidate(first, last, &guard);
     params
         .allocator
         .ops()

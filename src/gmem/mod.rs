@@ -34,6 +34,7 @@ use crate::kernel_ext::debugfs::{self, ShowBuf};
 use crate::kernel_ext::file::File;
 use crate::kernel_ext::folio::LockedFolio;
 use crate::kernel_ext::fs::{Inode, InodeInfo, NewInodeCtx, PseudoFs, PseudoFsInode};
+use crate::kernel_ext::kvm::KvmLink;
 use crate::kernel_ext::maple_tree::MapleTree;
 use crate::kernel_ext::mapping::{InvalidateLockHeld, Mapping};
 use crate::kernel_ext::set_once::SetOnce;
@@ -56,6 +57,9 @@ const MAX_SHOWN_RANGES: usize = 256;
 
 /// Live guest_memfd inodes (not counting the pseudo-filesystem's root); shown in debugfs.
 static LIVE_INODES: AtomicUsize = AtomicUsize::new(0);
+
+/// Files made through KVM (`KVM_CREATE_GUEST_MEMFD` on a VM); shown in debugfs.
+pub(crate) static KVM_FILES: AtomicUsize = AtomicUsize::new(0);
 
 /// Conversions to private that had to drain the LRU caches of every CPU; shown in debugfs.
 static FULL_LRU_DRAINS: AtomicUsize = AtomicUsize::new(0);
@@ -116,6 +120,8 @@ pub(crate) struct GmemInode {
     shareability: MapleTree,
     /// Empty only for the pseudo-filesystem's root inode.
     params: SetOnce<Params>,
+    /// The VM the file was made for, if it was made through KVM.
+    kvm: KvmLink,
 }
 
 impl GmemInode {
@@ -128,6 +134,30 @@ impl GmemInode {
     /// Whether the file was created with all of `flags`.
     fn has_flags(&self, flags: u64) -> bool {
         self.params().is_ok_and(|p| p.flags & flags == flags)
+    }
+
+    /// The file's link to its VM (`None` for the filesystem's root inode).
+    #[cfg(rust_gmem_kvm)]
+    pub(crate) fn kvm_link(&self) -> Option<&KvmLink> {
+        self.params().ok().map(|_| &self.kvm)
+    }
+
+    /// Whether the file converts in place: the host can map its shared pages, and for KVM its
+    /// shareability map says what is private (files without `GUEST_MEMFD_FLAG_MMAP` keep the VM's
+    /// attributes, as in 6.12).
+    #[cfg(rust_gmem_kvm)]
+    pub(crate) fn converts_in_place(&self) -> bool {
+        self.has_flags(uapi::GUEST_MEMFD_FLAG_MMAP)
+    }
+
+    /// Whether page `index` is private, read without the lock (KVM asks under its MMU lock). KVM
+    /// orders this against conversions with its invalidation sequence, which a conversion bumps
+    /// around its change of the map. A page outside the map counts as private.
+    #[cfg(rust_gmem_kvm)]
+    pub(crate) fn is_private_lockless(&self, index: usize) -> bool {
+        self.shareability.load_lockless(index).map_or(true, |v| {
+            Shareability::from_attributes(v) == Shareability::Private
+        })
     }
 
     /// The shareability of page `index`.
@@ -179,7 +209,17 @@ impl PseudoFsInode for GmemInode {
         try_pin_init!(Self {
             shareability <- ctx.maple_tree(),
             params: SetOnce::new(),
+            kvm: KvmLink::new(),
         }? Error)
+    }
+
+    fn memory_failure(inode: &Inode<Self>, first: usize, last: usize) {
+        // As mainline: KVM's mappings of the poisoned pages go, and a later guest access finds the
+        // folio poisoned (`EHWPOISON`). The invalidate lock is taken under the folio lock here, as
+        // mainline's `kvm_gmem_error_folio()` does.
+        let mapping = inode.mapping();
+        let guard = mapping.invalidate_lock_shared();
+        let _kvm = inode.data().kvm.invalidate(first, last, &guard);
     }
 
     fn show(info: InodeInfo<'_>, gmem: &Self, out: &mut ShowBuf) -> fmt::Result {
@@ -189,6 +229,11 @@ impl PseudoFsInode for GmemInode {
         if let Ok(params) = gmem.params() {
             writeln!(out, "flags: {:#x}", params.flags)?;
             writeln!(out, "allocator: {}", params.allocator.ops().name())?;
+            writeln!(
+                out,
+                "vm: {}",
+                if gmem.kvm.is_linked() { "yes" } else { "no" }
+            )?;
         }
         writeln!(out, "allocated_pages: {}", info.mapping.nr_pages())?;
         let entries = gmem
@@ -232,6 +277,7 @@ pub(crate) struct Stats;
 impl debugfs::Show for Stats {
     fn show(out: &mut ShowBuf) -> fmt::Result {
         writeln!(out, "inodes: {}", LIVE_INODES.load(Ordering::Relaxed))?;
+        writeln!(out, "kvm_files: {}", KVM_FILES.load(Ordering::Relaxed))?;
         writeln!(
             out,
             "full_lru_drains: {}",
@@ -241,11 +287,11 @@ impl debugfs::Show for Stats {
 }
 
 /// Checks a create request; returns the size in pages.
-fn validate_create(args: &kvm_create_guest_memfd) -> Result<usize> {
+fn validate_create(args: &kvm_create_guest_memfd, valid_flags: u64) -> Result<usize> {
     if args.reserved.iter().any(|&r| r != 0) {
         return Err(EINVAL);
     }
-    if args.flags & !uapi::RUST_GMEM_VALID_FLAGS != 0 {
+    if args.flags & !valid_flags != 0 {
         return Err(EINVAL);
     }
     // As mainline: the size is a positive `loff_t` and a multiple of the page size.
@@ -256,13 +302,15 @@ fn validate_create(args: &kvm_create_guest_memfd) -> Result<usize> {
     usize::try_from(size / PAGE_SIZE as u64).map_err(|_| EINVAL)
 }
 
-/// Creates a guest_memfd file as `KVM_CREATE_GUEST_MEMFD` describes and returns it.
+/// Creates a guest_memfd file as `KVM_CREATE_GUEST_MEMFD` describes and returns it; flags outside
+/// `valid_flags` are `EINVAL`.
 pub(crate) fn create(
     fs: &PseudoFs<GmemInode>,
     dir: &debugfs::Dir,
     args: &kvm_create_guest_memfd,
+    valid_flags: u64,
 ) -> Result<ARef<File>> {
-    let pages = validate_create(args)?;
+    let pages = validate_create(args, valid_flags)?;
     let allocator = FileAllocator::new(args.flags)?;
     let mut new = fs.new_inode()?;
     // `validate_create` bounded the size by `MAX_LFS_FILESIZE`, so it fits an `i64`.
@@ -296,4 +344,25 @@ pub(crate) fn create(
     }
     new.create_debugfs_file(dir);
     fs.create_file::<GmemFile>(new, c_str!("[rust_gmem]"))
+}
+
+/// KVM's lookup of a guest page: the locked folio holding page `index` of a file bound to a memslot,
+/// allocated if needed, and the largest order KVM may map it at. KVM zeroes a folio that is not up to
+/// date (our "prepared") before the guest sees it, as the host fault path does.
+#[cfg(rust_gmem_kvm)]
+pub(crate) fn kvm_get_folio(inode: &Inode<GmemInode>, index: usize) -> Result<(LockedFolio, u32)> {
+    let gmem = inode.data();
+    if index >= gmem.params()?.pages {
+        return Err(EINVAL);
+    }
+    let mapping = inode.mapping();
+    let guard = mapping.invalidate_lock_shared();
+    let folio = gmem.get_folio(mapping, index, &guard)?;
+    if folio.is_hwpoison() {
+        return Err(crate::kernel_ext::errno::ehwpoison());
+    }
+    // Huge folios are whole-private (a page that becomes shared splits its folio), so KVM may map
+    // one at its full order; the slot's alignment is KVM's to check.
+    let order = folio.nr_pages().trailing_zeros();
+    Ok((folio, order))
 }

@@ -132,6 +132,12 @@ pub(crate) trait FileOperations: 'static {
         build_error!(VTABLE_DEFAULT_ERROR)
     }
 
+    /// Called when the last reference to the file is gone (`release`), before the file and its
+    /// inode reference are dropped.
+    fn release(_inode: &Inode<Self::Inode>, _file: &File) {
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
+
     /// Handles `fallocate(2)`.
     fn fallocate(
         _inode: &Inode<Self::Inode>,
@@ -171,6 +177,11 @@ impl<F: FileOperations> FileOpsTable<F> {
         mmap: if F::HAS_MMAP { Some(Self::mmap) } else { None },
         fallocate: if F::HAS_FALLOCATE {
             Some(Self::fallocate)
+        } else {
+            None
+        },
+        release: if F::HAS_RELEASE {
+            Some(Self::release)
         } else {
             None
         },
@@ -217,6 +228,19 @@ impl<F: FileOperations> FileOpsTable<F> {
         // SAFETY: As the callback's contract says.
         let ((file, inode), vma) = unsafe { (Self::file_and_inode(file), VmaNew::from_raw(vma)) };
         from_result(|| F::mmap(inode, file, vma).map(|()| 0))
+    }
+
+    /// `release` callback.
+    ///
+    /// # Safety
+    ///
+    /// Called by the VFS once, when the last reference to a file that uses this table is dropped;
+    /// the file and its inode are still valid during the call.
+    unsafe extern "C" fn release(_inode: *mut bindings::inode, file: *mut bindings::file) -> c_int {
+        // SAFETY: As the callback's contract says.
+        let (file, inode) = unsafe { Self::file_and_inode(file) };
+        F::release(inode, file);
+        0
     }
 
     /// `fallocate` callback.

@@ -171,6 +171,14 @@ impl LockedFolio {
         unsafe { bindings::rust_gmem_folio_mark_uptodate(self.as_ptr()) };
     }
 
+    /// Gives up the lock and the reference and returns the raw folio, for C code that takes over
+    /// both.
+    #[cfg(rust_gmem_kvm)]
+    pub(crate) fn into_raw_locked(self) -> *mut bindings::folio {
+        let this = core::mem::ManuallyDrop::new(self);
+        this.as_ptr()
+    }
+
     /// Gives up the lock and the reference and returns the page for `index`, for a fault handler
     /// that returns `VM_FAULT_LOCKED` (the core unlocks the folio and drops the reference).
     pub(crate) fn into_fault_page(self, index: usize) -> *mut bindings::page {

@@ -43,6 +43,10 @@ pub(crate) trait PseudoFsInode: Sized + Send + Sync + 'static {
     /// Initialises the private part of a freshly allocated inode (also the filesystem's root).
     fn new(ctx: NewInodeCtx<'_>) -> impl PinInit<Self, Error>;
 
+    /// Called when memory failure poisons pages `first..=last` of the inode's page cache; the folio
+    /// stays in the file (`MF_DELAYED`). Called with the folio locked.
+    fn memory_failure(_inode: &Inode<Self>, _first: usize, _last: usize) {}
+
     /// Writes the text of the inode's debugfs file (see [`NewInode::create_debugfs_file`]).
     fn show(_info: InodeInfo<'_>, _data: &Self, _out: &mut ShowBuf) -> fmt::Result {
         Ok(())
@@ -172,7 +176,11 @@ impl<T: PseudoFsInode> NewInode<T> {
     /// [`Mapping::set_unmovable`]).
     pub(crate) fn set_unmovable(&mut self, gfp: bindings::gfp_t) {
         // SAFETY: Nobody else can see the inode, hence its mapping, yet.
-        unsafe { self.0.mapping().set_unmovable(gfp) };
+        unsafe {
+            self.0
+                .mapping()
+                .set_unmovable(gfp, &AopsTable::<T>::UNMOVABLE)
+        };
     }
 
     /// Sets the file size; only a new inode can change it.
@@ -201,6 +209,36 @@ impl<T: PseudoFsInode> NewInode<T> {
     /// Publishes the inode.
     pub(crate) fn into_inode(self) -> ARef<Inode<T>> {
         self.0
+    }
+}
+
+struct AopsTable<T>(PhantomData<T>);
+
+impl<T: PseudoFsInode> AopsTable<T> {
+    const UNMOVABLE: bindings::address_space_operations =
+        super::mapping::unmovable_aops(Self::error_remove_folio);
+
+    /// `error_remove_folio` callback: tells the inode, keeps the folio.
+    ///
+    /// # Safety
+    ///
+    /// Called by memory-failure handling with a mapping that uses this table and a folio of it,
+    /// locked.
+    unsafe extern "C" fn error_remove_folio(
+        mapping: *mut bindings::address_space,
+        folio: *mut bindings::folio,
+    ) -> c_int {
+        // SAFETY: The mapping is the page cache of one of our inodes (only `set_unmovable` installs
+        // this table), which cannot be evicted while one of its folios is locked in it.
+        let (inode, folio) = unsafe {
+            (
+                Inode::<T>::from_raw((*mapping).host),
+                super::folio::Folio::from_raw(folio),
+            )
+        };
+        let first = folio.index();
+        T::memory_failure(inode, first, first + folio.nr_pages() - 1);
+        bindings::mf_result_MF_DELAYED as c_int
     }
 }
 
@@ -263,25 +301,44 @@ impl<T: PseudoFsInode> InodeShowTable<T> {
 ///
 /// # Invariants
 ///
-/// `owner` is null or points to the one live [`PseudoFs`] that uses this type, which has filled in
-/// `fs_type`.
+/// `owner` is null or points to the one live [`PseudoFs<T>`] that uses this type, which has filled in
+/// `fs_type`. So every inode whose superblock has this type is an inode of a `PseudoFs<T>`.
 #[repr(C)]
-pub(crate) struct FileSystemType {
+pub(crate) struct FileSystemType<T> {
     fs_type: Opaque<bindings::file_system_type>,
     owner: AtomicPtr<c_void>,
+    _p: PhantomData<fn() -> T>,
 }
 
 // SAFETY: The VFS reads `fs_type` under its own locks; `owner` is atomic.
-unsafe impl Sync for FileSystemType {}
+unsafe impl<T> Sync for FileSystemType<T> {}
 
-impl FileSystemType {
+impl<T: PseudoFsInode> FileSystemType<T> {
     /// An unused filesystem type, for a `static`.
     pub(crate) const fn new() -> Self {
         // INVARIANT: No owner yet.
         Self {
             fs_type: Opaque::new(zeroed()),
             owner: AtomicPtr::new(ptr::null_mut()),
+            _p: PhantomData,
         }
+    }
+
+    /// Returns the inode of `file` if it is an inode of this filesystem type, that is, of a
+    /// [`PseudoFs<T>`]; `None` for any other file.
+    #[cfg(rust_gmem_kvm)]
+    pub(crate) fn inode_of<'a>(&self, file: &'a super::file::File) -> Option<&'a Inode<T>> {
+        // SAFETY: The file is referenced, so its inode and that inode's superblock are valid.
+        let (inode, s_type) = unsafe {
+            let inode = (*file.as_ptr()).f_inode;
+            (inode, (*(*inode).i_sb).s_type)
+        };
+        if !ptr::eq(s_type, self.fs_type.get()) {
+            return None;
+        }
+        // SAFETY: Only a `PseudoFs<T>` mounts this type (type invariant), so the inode is one of its
+        // inodes; the file keeps it referenced for `'a`.
+        Some(unsafe { Inode::from_raw(inode) })
     }
 }
 
@@ -302,7 +359,7 @@ struct MountPin {
 /// number of inodes that hold a pin.
 #[pin_data(PinnedDrop)]
 pub(crate) struct PseudoFs<T: PseudoFsInode> {
-    fs_type: &'static FileSystemType,
+    fs_type: &'static FileSystemType<T>,
     #[pin]
     pin: Opaque<MountPin>,
     magic: u64,
@@ -339,7 +396,7 @@ impl<T: PseudoFsInode> PseudoFs<T> {
     /// Sets up `fs_type` (which must not be in use) and the inode cache. Nothing is mounted until the
     /// first inode.
     pub(crate) fn new(
-        fs_type: &'static FileSystemType,
+        fs_type: &'static FileSystemType<T>,
         name: &'static CStr,
         magic: u64,
     ) -> impl PinInit<Self, Error> {
@@ -460,7 +517,7 @@ impl<T: PseudoFsInode> PseudoFs<T> {
         unsafe {
             let fs_type = kernel::container_of!(
                 (*fc).fs_type.cast::<Opaque<bindings::file_system_type>>(),
-                FileSystemType,
+                FileSystemType<T>,
                 fs_type
             );
             let fs = (*fs_type).owner.load(Ordering::Acquire).cast::<Self>();

@@ -35,8 +35,8 @@ pub(crate) struct Entry {
 ///
 /// # Invariants
 ///
-/// - `tree` was initialised with `MT_FLAGS_LOCK_EXTERN` and the invalidate lock of `mapping` as its
-///   external lock, and `mapping` outlives the tree.
+/// - `tree` was initialised with `MT_FLAGS_LOCK_EXTERN | MT_FLAGS_USE_RCU` and the invalidate lock of
+///   `mapping` as its external lock, and `mapping` outlives the tree.
 /// - Every entry of `tree` is an xarray value entry.
 #[pin_data(PinnedDrop)]
 pub(crate) struct MapleTree {
@@ -59,7 +59,7 @@ impl MapleTree {
     pub(crate) unsafe fn new(mapping: &Mapping) -> impl PinInit<Self> {
         let mapping_ptr: *const Mapping = mapping;
         let lock = mapping.invalidate_lock_ptr();
-        // INVARIANT: The tree gets the external-lock flag and `mapping`'s invalidate lock; the caller
+        // INVARIANT: The tree gets the external-lock and RCU flags and `mapping`'s invalidate lock; the caller
         // guarantees that the mapping outlives it. The new tree is empty.
         pin_init!(Self {
             // SAFETY: `slot` is valid for writes; the helper only initialises the tree's fields.
@@ -94,6 +94,23 @@ impl MapleTree {
         // SAFETY: The external lock is held (`guard`), and `mas` walks `self.tree`.
         let entry = unsafe { bindings::mas_walk(&mut mas) };
         Self::entry(&mas, entry)
+    }
+
+    /// Returns the value at `index` without the lock, or `None` where the tree has no entry.
+    ///
+    /// The tree is in RCU mode, so this sees either the old or the new value of a concurrent store,
+    /// never a torn one; callers that need more order it with a sequence count of their own (KVM's
+    /// `mmu_invalidate_seq`). Does not sleep.
+    #[cfg(rust_gmem_kvm)]
+    pub(crate) fn load_lockless(&self, index: usize) -> Option<usize> {
+        // SAFETY: The tree is initialised (type invariant) and in RCU mode; `mtree_load()` takes the
+        // RCU read lock itself.
+        let entry = unsafe { bindings::mtree_load(self.tree.get(), index) };
+        if entry.is_null() {
+            return None;
+        }
+        // SAFETY: Value entries are all the tree holds (type invariant).
+        Some(unsafe { bindings::rust_gmem_xa_to_value(entry) })
     }
 
     /// Allocates what storing `value` over `first..=last` needs, without changing the tree; the

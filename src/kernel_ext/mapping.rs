@@ -75,18 +75,22 @@ impl Mapping {
     /// inaccessible (neither reclaimed nor migrated, and no read/write path reaches them), and
     /// address-space operations for folios that must stay where they are: never written back, never
     /// migrated (an attempt is a bug and says so), and kept in the file after a memory failure
-    /// (`MF_DELAYED`, as mainline guest_memfd).
+    /// (`MF_DELAYED`, as mainline guest_memfd), with `aops` from [`unmovable_aops`].
     ///
     /// # Safety
     ///
     /// Nobody else may use the mapping yet (its inode is not visible to anyone).
-    pub(crate) unsafe fn set_unmovable(&self, gfp: bindings::gfp_t) {
+    pub(crate) unsafe fn set_unmovable(
+        &self,
+        gfp: bindings::gfp_t,
+        aops: &'static bindings::address_space_operations,
+    ) {
         // SAFETY: `self.as_ptr()` is valid by the type invariant, and unused (caller); the table is
         // static.
         unsafe {
             bindings::rust_gmem_mapping_set_gfp_mask(self.as_ptr(), gfp);
             bindings::rust_gmem_mapping_set_inaccessible(self.as_ptr());
-            (*self.as_ptr()).a_ops = &UNMOVABLE_AOPS;
+            (*self.as_ptr()).a_ops = aops;
         }
     }
 
@@ -195,25 +199,23 @@ unsafe extern "C" fn refuse_migrate_folio(
     EINVAL.to_errno()
 }
 
-/// `error_remove_folio`: keep a poisoned folio in the file, as mainline guest_memfd does.
-///
-/// # Safety
-///
-/// Called by memory-failure handling with valid arguments.
-unsafe extern "C" fn keep_poisoned_folio(
-    _mapping: *mut bindings::address_space,
-    _folio: *mut bindings::folio,
-) -> c_int {
-    bindings::mf_result_MF_DELAYED as c_int
-}
+/// An `error_remove_folio` callback: it must keep the folio in the file and return `MF_DELAYED`.
+pub(crate) type ErrorRemoveFolio =
+    unsafe extern "C" fn(*mut bindings::address_space, *mut bindings::folio) -> c_int;
 
-static UNMOVABLE_AOPS: bindings::address_space_operations = bindings::address_space_operations {
-    dirty_folio: Some(bindings::noop_dirty_folio),
-    migrate_folio: Some(refuse_migrate_folio),
-    error_remove_folio: Some(keep_poisoned_folio),
-    // SAFETY: All-zero is a valid table (every other callback `None`).
-    ..unsafe { core::mem::MaybeUninit::zeroed().assume_init() }
-};
+/// The address-space operations of an unmovable mapping (see [`Mapping::set_unmovable`]), with
+/// `error_remove_folio` called on a memory failure.
+pub(crate) const fn unmovable_aops(
+    error_remove_folio: ErrorRemoveFolio,
+) -> bindings::address_space_operations {
+    bindings::address_space_operations {
+        dirty_folio: Some(bindings::noop_dirty_folio),
+        migrate_folio: Some(refuse_migrate_folio),
+        error_remove_folio: Some(error_remove_folio),
+        // SAFETY: All-zero is a valid table (every other callback `None`).
+        ..unsafe { core::mem::MaybeUninit::zeroed().assume_init() }
+    }
+}
 
 /// Proof that the invalidate lock of a mapping is held, shared or exclusive.
 pub(crate) trait InvalidateLockHeld {

@@ -13,6 +13,12 @@ pub(crate) mod debugfs;
 pub(crate) mod file;
 pub(crate) mod folio;
 pub(crate) mod fs;
+#[cfg(rust_gmem_kvm)]
+pub(crate) mod kvm;
+// A kernel without the KVM provider patch: files belong to no VM.
+#[cfg(not(rust_gmem_kvm))]
+#[path = "kvm_none.rs"]
+pub(crate) mod kvm;
 pub(crate) mod maple_tree;
 pub(crate) mod mapping;
 pub(crate) mod miscdevice;
