@@ -44,6 +44,7 @@ run_phase() {
 		for t in /tests/*_test; do basename "$t"; done
 	fi | while read -r bin args; do
 		case "$bin" in
+		none) continue ;;
 		module_*) [ "$1" = unloaded ] || continue ;;
 		*) [ "$1" = loaded ] || continue ;;
 		esac
@@ -51,6 +52,28 @@ run_phase() {
 		run "$bin" $args
 	done
 }
+
+# The KVM tests (/etc/rust_gmem_kvm_tests: "path [arguments]" under /kvm). The upstream selftests print
+# no TAP: each gets one line from its exit status (4 is kselftest's "skip"). Ours print TAP.
+run_kvm_phase() {
+	while read -r path args; do
+		[ -n "$path" ] || continue
+		echo "### BEGIN kvm/$path"
+		# shellcheck disable=SC2086 # arguments are split on purpose
+		timeout "${TEST_TIMEOUT:-600}" "/kvm/$path" $args </dev/null
+		rc=$?
+		case "$path" in
+		upstream/*)
+			name="$(basename "$path")${args:+ $args}"
+			if [ "$rc" = 0 ]; then echo "ok 1 $name"; fi
+			if [ "$rc" = 4 ]; then echo "ok 1 $name # SKIP the test says why above"; rc=0; fi
+			;;
+		esac
+		echo "### END kvm/$path rc=$rc"
+	done < /etc/rust_gmem_kvm_tests
+}
+
+kvm_files() { sed -n 's/^kvm_files: //p' /sys/kernel/debug/rust_gmem/stats; }
 
 echo "### VM $(uname -r) mode=$mode cpus=$(nproc)"
 case "$mode" in
@@ -72,6 +95,12 @@ check)
 	run_phase unloaded
 	step "insmod rust_gmem.ko" insmod "$KO"
 	run_phase loaded
+	if [ -s /etc/rust_gmem_kvm_tests ]; then
+		before=$(kvm_files)
+		run_kvm_phase
+		# KVM made its guest_memfd files through rust_gmem, not its own.
+		step "KVM tests used rust_gmem files ($before -> $(kvm_files))" test "$(kvm_files)" -gt "$before"
+	fi
 	step "rmmod rust_gmem after all tests" rmmod rust_gmem
 	if [ -e /sys/kernel/debug/kmemleak ]; then
 		# Two scans: an object must look unreferenced in consecutive scans to be reported.

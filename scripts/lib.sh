@@ -50,7 +50,8 @@ kernel_key() {
 	} | sha256sum | cut -c1-16
 }
 
-KDIR=$CACHE/kernel-$(kernel_version)-$FLAVOUR-$(kernel_key)
+# RUST_GMEM_KDIR: use this built kernel tree instead (for iterating on a kernel patch in a copy).
+KDIR=${RUST_GMEM_KDIR:-$CACHE/kernel-$(kernel_version)-$FLAVOUR-$(kernel_key)}
 
 # The module is built in the repository for the base flavour (so compiler messages point at the real
 # files) and in a copy of its sources for other flavours (Kbuild puts objects next to sources).

@@ -13,23 +13,52 @@ mkdir -p "$out"
 ko=$KO
 [ -f "$ko" ] || die "$ko missing: build the module first"
 bash "$TOP/scripts/build-tests.sh"
+bash "$TOP/scripts/build-kvm-tests.sh"
+kvm_tests=$TOP/build/kvm-tests-$FLAVOUR
 
-# TESTS="create_test module_test:module.load_unload" selects test programs, or single tests of them
-# (harness names as printed in the TAP lines, fixture.variant.test).
+# The KVM tests, with rust_gmem loaded: the 6.12 selftests that use guest_memfd, unchanged (one TAP
+# line each, from the exit status), and ours (TAP). "path [arguments]", relative to $kvm_tests.
+KVM_TESTS_DEFAULT="upstream/guest_memfd_test
+upstream/set_memory_region_test
+upstream/x86_64/private_mem_conversions_test
+upstream/x86_64/private_mem_conversions_test -n 2 -m 2
+upstream/x86_64/private_mem_kvm_exits_test
+own/gmem_kvm_test"
+
+# TESTS="create_test module_test:module.load_unload kvm/own/gmem_kvm_test" selects test programs, or
+# single tests of them (harness names as printed in the TAP lines, fixture.variant.test), or KVM
+# tests (kvm/PATH as in KVM_TESTS_DEFAULT). Without TESTS everything runs.
 : > "$out/tests.conf"
+: > "$out/kvm-tests.conf"
+if [ -z "${TESTS:-}" ] && [ -d "$kvm_tests/own" ]; then echo "$KVM_TESTS_DEFAULT" > "$out/kvm-tests.conf"; fi
 for t in ${TESTS:-}; do
+	case "$t" in
+	kvm/*)
+		[ -x "$kvm_tests/${t#kvm/}" ] || die "TESTS: no KVM test $t (kernel without the KVM patch?)"
+		echo "${t#kvm/}" >> "$out/kvm-tests.conf"
+		continue
+		;;
+	esac
 	bin=${t%%:*}
 	[ -x "$TOP/build/tests/$bin" ] || die "TESTS: no test program $bin (see tests/*_test.c)"
 	if [ "$t" = "$bin" ]; then echo "$bin"; else echo "$bin -r ${t#*:}"; fi
 done >> "$out/tests.conf"
+# Only KVM tests selected: no harness tests.
+if [ -n "${TESTS:-}" ] && [ ! -s "$out/tests.conf" ]; then echo none > "$out/tests.conf"; fi
 
 # The initramfs is described as a gen_init_cpio list, so no root privileges are needed.
 list=$out/initramfs.list
 {
 	echo "dir /dev 0755 0 0"
 	echo "nod /dev/console 0600 0 0 c 5 1"
-	for d in bin sbin etc proc sys tmp tests lib lib/modules; do echo "dir /$d 0755 0 0"; done
+	for d in bin sbin etc proc sys tmp tests lib lib/modules kvm; do echo "dir /$d 0755 0 0"; done
 	echo "file /etc/rust_gmem_tests $out/tests.conf 0644 0 0"
+	echo "file /etc/rust_gmem_kvm_tests $out/kvm-tests.conf 0644 0 0"
+	if [ -d "$kvm_tests/own" ]; then
+		(cd "$kvm_tests" && find upstream own -type d) | while read -r d; do echo "dir /kvm/$d 0755 0 0"; done
+		(cd "$kvm_tests" && find upstream own -type f -perm -u+x) |
+			while read -r f; do echo "file /kvm/$f $kvm_tests/$f 0755 0 0"; done
+	fi
 	echo "file /bin/busybox /bin/busybox 0755 0 0"
 	echo "file /init $TOP/scripts/guest-init.sh 0755 0 0"
 	echo "file /lib/modules/rust_gmem.ko $ko 0644 0 0"

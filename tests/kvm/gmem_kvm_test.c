@@ -1,0 +1,355 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * rust_gmem through KVM: a KVM_X86_SW_PROTECTED_VM guest shares memory with the host through one
+ * rust_gmem file, converted in place. Built against the 6.12 KVM selftest library
+ * (scripts/build-kvm-tests.sh) and run in the test VM with rust_gmem loaded.
+ *
+ * The file is made with KVM_CREATE_GUEST_MEMFD on the VM (GUEST_MEMFD_FLAG_MMAP |
+ * GUEST_MEMFD_FLAG_INIT_SHARED) and bound to a memslot whose userspace_addr is the host's mapping of
+ * the same file. The VM's memory attributes (KVM_SET_MEMORY_ATTRIBUTES) stand for what the guest
+ * asks for, as the C-bit does for a CoCo guest; the file's conversions decide what the memory is. A
+ * guest access where the two differ exits with KVM_EXIT_MEMORY_FAULT.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <linux/falloc.h>
+#include <linux/kvm.h>
+#include <linux/rust_gmem.h>
+
+#include "kvm_util.h"
+#include "processor.h"
+#include "test_util.h"
+#include "ucall_common.h"
+
+#define TEST_GPA (1ull << 32)
+#define TEST_SLOT 10
+#define TEST_NPAGES 4
+#define TEST_SIZE (TEST_NPAGES * PAGE_SIZE)
+
+#define HOST_BYTE 0xaa
+#define GUEST_BYTE 0x55
+#define GUEST_BYTE2 0x77
+
+static void guest_check(uint8_t *p, uint8_t byte)
+{
+	for (size_t i = 0; i < PAGE_SIZE; i++)
+		GUEST_ASSERT_EQ(p[i], byte);
+}
+
+static void guest_code(void)
+{
+	uint8_t *page0 = (uint8_t *)TEST_GPA;
+	uint8_t *page1 = page0 + PAGE_SIZE;
+
+	/* 1: page 0 shared: the host's bytes. */
+	guest_check(page0, HOST_BYTE);
+	GUEST_SYNC(1);
+	/* 2: page 0 private now: still the host's bytes (in place); write our own. */
+	guest_check(page0, HOST_BYTE);
+	memset(page0, GUEST_BYTE, PAGE_SIZE);
+	GUEST_SYNC(2);
+	/* 3: shared again. */
+	guest_check(page0, GUEST_BYTE);
+	GUEST_SYNC(3);
+	/* 4: first a mismatch exit (view private, memory shared), then private. */
+	guest_check(page0, GUEST_BYTE);
+	GUEST_SYNC(4);
+	/* 5: first a mismatch exit (view shared, memory private), then shared. */
+	guest_check(page0, GUEST_BYTE);
+	GUEST_SYNC(5);
+	/* 6: the host punched page 0: zeroes. */
+	guest_check(page0, 0);
+	GUEST_SYNC(6);
+	/* 7: page 1 private: write it; the host punches it. */
+	memset(page1, GUEST_BYTE2, PAGE_SIZE);
+	GUEST_SYNC(7);
+	/* 8: a new, zeroed private page. */
+	guest_check(page1, 0);
+	GUEST_DONE();
+}
+
+static sigjmp_buf sigbus_jmp;
+
+static void on_sigbus(int sig)
+{
+	siglongjmp(sigbus_jmp, 1);
+}
+
+/* Whether reading *p raises SIGBUS. */
+static bool host_read_sigbus(volatile uint8_t *p)
+{
+	struct sigaction sa = { .sa_handler = on_sigbus }, old;
+	bool bus = false;
+
+	sigaction(SIGBUS, &sa, &old);
+	if (sigsetjmp(sigbus_jmp, 1))
+		bus = true;
+	else
+		(void)*p;
+	sigaction(SIGBUS, &old, NULL);
+	return bus;
+}
+
+static void gmem_convert(int fd, uint64_t offset, uint64_t size, bool to_private)
+{
+	struct kvm_gmem_convert args = { .offset = offset, .size = size };
+	int r = ioctl(fd, to_private ? KVM_GMEM_CONVERT_PRIVATE : KVM_GMEM_CONVERT_SHARED, &args);
+
+	TEST_ASSERT(!r, "conversion of %#lx+%#lx to %s: %s", offset, size,
+		    to_private ? "private" : "shared", strerror(errno));
+}
+
+/* Runs the vCPU to the guest's GUEST_SYNC(stage). */
+static void run_to_stage(struct kvm_vcpu *vcpu, uint64_t stage)
+{
+	struct ucall uc;
+
+	vcpu_run(vcpu);
+	TEST_ASSERT_KVM_EXIT_REASON(vcpu, KVM_EXIT_IO);
+	switch (get_ucall(vcpu, &uc)) {
+	case UCALL_SYNC:
+		TEST_ASSERT(uc.args[1] == stage, "guest at stage %lu, expected %lu", uc.args[1],
+			    stage);
+		break;
+	case UCALL_DONE:
+		TEST_ASSERT(stage == 0, "guest done, expected stage %lu", stage);
+		break;
+	case UCALL_ABORT:
+		REPORT_GUEST_ASSERT(uc);
+	default:
+		TEST_FAIL("unexpected ucall %lu", uc.cmd);
+	}
+}
+
+/* Runs the vCPU and expects a KVM_EXIT_MEMORY_FAULT for page 0 with `flags`. */
+static void run_to_memory_fault(struct kvm_vcpu *vcpu, uint64_t flags)
+{
+	int r = _vcpu_run(vcpu);
+
+	TEST_ASSERT(r == -1 && errno == EFAULT, "KVM_RUN returned %d (%s), expected EFAULT", r,
+		    strerror(errno));
+	TEST_ASSERT_EQ(vcpu->run->exit_reason, KVM_EXIT_MEMORY_FAULT);
+	TEST_ASSERT_EQ(vcpu->run->memory_fault.flags, flags);
+	TEST_ASSERT_EQ(vcpu->run->memory_fault.gpa, TEST_GPA);
+	TEST_ASSERT_EQ(vcpu->run->memory_fault.size, PAGE_SIZE);
+}
+
+static const struct vm_shape protected_vm_shape = {
+	.mode = VM_MODE_DEFAULT,
+	.type = KVM_X86_SW_PROTECTED_VM,
+};
+
+static void test_sharing(void)
+{
+	struct kvm_vcpu *vcpu;
+	struct kvm_vm *vm;
+	uint8_t *mem;
+	int fd;
+
+	vm = vm_create_shape_with_one_vcpu(protected_vm_shape, &vcpu, guest_code);
+	fd = vm_create_guest_memfd(vm, TEST_SIZE,
+				   GUEST_MEMFD_FLAG_MMAP | GUEST_MEMFD_FLAG_INIT_SHARED);
+	mem = mmap(NULL, TEST_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	TEST_ASSERT(mem != MAP_FAILED, "mmap of the guest_memfd: %s", strerror(errno));
+	vm_set_user_memory_region2(vm, TEST_SLOT, KVM_MEM_GUEST_MEMFD, TEST_GPA, TEST_SIZE, mem,
+				   fd, 0);
+	virt_map(vm, TEST_GPA, TEST_GPA, TEST_NPAGES);
+
+	memset(mem, HOST_BYTE, TEST_SIZE);
+	run_to_stage(vcpu, 1);
+	ksft_test_result_pass("guest reads what the host wrote to a shared page\n");
+
+	gmem_convert(fd, 0, PAGE_SIZE, true);
+	vm_mem_set_private(vm, TEST_GPA, PAGE_SIZE);
+	TEST_ASSERT(host_read_sigbus(mem), "host read of a private page did not SIGBUS");
+	TEST_ASSERT(!host_read_sigbus(mem + PAGE_SIZE), "host read of a shared page SIGBUSed");
+	ksft_test_result_pass("host access to the private page raises SIGBUS, its neighbour works\n");
+
+	run_to_stage(vcpu, 2);
+	ksft_test_result_pass("guest reads the host's data in place and writes its own, private\n");
+
+	gmem_convert(fd, 0, PAGE_SIZE, false);
+	vm_mem_set_shared(vm, TEST_GPA, PAGE_SIZE);
+	for (size_t i = 0; i < PAGE_SIZE; i++)
+		TEST_ASSERT(mem[i] == GUEST_BYTE, "host sees %#x at %zu, not the guest's data",
+			    mem[i], i);
+	run_to_stage(vcpu, 3);
+	ksft_test_result_pass("converted back to shared, the host reads the guest's data\n");
+
+	/* The guest asks for private (attribute), the memory is still shared. */
+	vm_mem_set_private(vm, TEST_GPA, PAGE_SIZE);
+	run_to_memory_fault(vcpu, KVM_MEMORY_EXIT_FLAG_PRIVATE);
+	gmem_convert(fd, 0, PAGE_SIZE, true);
+	run_to_stage(vcpu, 4);
+	ksft_test_result_pass("private access to a shared page exits with KVM_EXIT_MEMORY_FAULT\n");
+
+	/*
+	 * The guest asks for shared, the memory is private; the guest has the page mapped from stage
+	 * 4, so this also checks that the attribute change dropped KVM's mapping.
+	 */
+	vm_mem_set_shared(vm, TEST_GPA, PAGE_SIZE);
+	run_to_memory_fault(vcpu, 0);
+	gmem_convert(fd, 0, PAGE_SIZE, false);
+	run_to_stage(vcpu, 5);
+	ksft_test_result_pass("shared access to a private page exits with KVM_EXIT_MEMORY_FAULT\n");
+
+	/* The guest has page 0 mapped shared: punching must drop KVM's mapping too. */
+	TEST_ASSERT(!fallocate(fd, FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE, 0, PAGE_SIZE),
+		    "punch: %s", strerror(errno));
+	TEST_ASSERT(mem[0] == 0, "host sees %#x after the punch", mem[0]);
+	run_to_stage(vcpu, 6);
+	ksft_test_result_pass("a punched shared page reads zeroes in the guest and the host\n");
+
+	gmem_convert(fd, PAGE_SIZE, PAGE_SIZE, true);
+	vm_mem_set_private(vm, TEST_GPA + PAGE_SIZE, PAGE_SIZE);
+	run_to_stage(vcpu, 7);
+	TEST_ASSERT(!fallocate(fd, FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE, PAGE_SIZE,
+			       PAGE_SIZE), "punch: %s", strerror(errno));
+	run_to_stage(vcpu, 0);
+	TEST_ASSERT(host_read_sigbus(mem + PAGE_SIZE), "punched private page became host-mappable");
+	ksft_test_result_pass("a punched private page is a new zeroed private page for the guest\n");
+
+	munmap(mem, TEST_SIZE);
+	close(fd);
+	kvm_vm_free(vm);
+}
+
+/*
+ * A conversion to private while the guest has the page mapped: KVM holds no page reference for its
+ * mappings, so the conversion does not fail with EAGAIN, and it drops the guest's mapping (the next
+ * guest access, still asking for shared, exits).
+ */
+static void guest_touch(void)
+{
+	uint8_t *page0 = (uint8_t *)TEST_GPA;
+
+	for (;;) {
+		(void)READ_ONCE(page0[0]);
+		GUEST_SYNC(1);
+	}
+}
+
+static void test_convert_while_guest_mapped(void)
+{
+	struct kvm_vcpu *vcpu;
+	struct kvm_vm *vm;
+	int fd;
+
+	vm = vm_create_shape_with_one_vcpu(protected_vm_shape, &vcpu, guest_touch);
+	fd = vm_create_guest_memfd(vm, TEST_SIZE,
+				   GUEST_MEMFD_FLAG_MMAP | GUEST_MEMFD_FLAG_INIT_SHARED);
+	vm_set_user_memory_region2(vm, TEST_SLOT, KVM_MEM_GUEST_MEMFD, TEST_GPA, TEST_SIZE, NULL,
+				   fd, 0);
+	virt_map(vm, TEST_GPA, TEST_GPA, TEST_NPAGES);
+	run_to_stage(vcpu, 1);
+	gmem_convert(fd, 0, PAGE_SIZE, true);
+	run_to_memory_fault(vcpu, 0);
+	gmem_convert(fd, 0, PAGE_SIZE, false);
+	run_to_stage(vcpu, 1);
+	ksft_test_result_pass("converting a page the guest has mapped succeeds and unmaps it\n");
+	close(fd);
+	kvm_vm_free(vm);
+}
+
+/*
+ * Memory failure on a page the guest has mapped: KVM's mapping goes, and the guest's next access
+ * fails with EHWPOISON (needs CONFIG_MEMORY_FAILURE, in the debug kernel).
+ */
+static void test_memory_failure(void)
+{
+	struct sigaction sa = { .sa_handler = on_sigbus }, old;
+	struct kvm_vcpu *vcpu;
+	struct kvm_vm *vm;
+	uint8_t *mem;
+	int fd, r = 0;
+
+	vm = vm_create_shape_with_one_vcpu(protected_vm_shape, &vcpu, guest_touch);
+	fd = vm_create_guest_memfd(vm, TEST_SIZE,
+				   GUEST_MEMFD_FLAG_MMAP | GUEST_MEMFD_FLAG_INIT_SHARED);
+	mem = mmap(NULL, TEST_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	TEST_ASSERT(mem != MAP_FAILED, "mmap of the guest_memfd: %s", strerror(errno));
+	vm_set_user_memory_region2(vm, TEST_SLOT, KVM_MEM_GUEST_MEMFD, TEST_GPA, TEST_SIZE, mem,
+				   fd, 0);
+	virt_map(vm, TEST_GPA, TEST_GPA, TEST_NPAGES);
+	mem[0] = 1;
+	run_to_stage(vcpu, 1);
+
+	/* The page is dirty, so the kernel may kill the mapping process at injection: catch it. */
+	sigaction(SIGBUS, &sa, &old);
+	if (!sigsetjmp(sigbus_jmp, 1))
+		r = madvise(mem, PAGE_SIZE, MADV_HWPOISON);
+	sigaction(SIGBUS, &old, NULL);
+	if (r && errno == EINVAL) {
+		ksft_test_result_skip("memory failure: kernel without CONFIG_MEMORY_FAILURE\n");
+	} else {
+		TEST_ASSERT(!r, "MADV_HWPOISON: %s", strerror(errno));
+		r = _vcpu_run(vcpu);
+		TEST_ASSERT(r == -1 && errno == EHWPOISON,
+			    "guest access to a poisoned page: KVM_RUN returned %d (%s)", r,
+			    strerror(errno));
+		ksft_test_result_pass("a poisoned page leaves the guest's mapping; access gives EHWPOISON\n");
+	}
+	munmap(mem, TEST_SIZE);
+	close(fd);
+	kvm_vm_free(vm);
+}
+
+/* Which files KVM takes, and which flags each VM type gets. */
+static void test_files_and_flags(void)
+{
+	struct kvm_vm *vm = vm_create_barebones_type(KVM_X86_SW_PROTECTED_VM);
+	struct kvm_vm *plain = vm_create_barebones();
+	struct kvm_create_guest_memfd args = { .size = PAGE_SIZE };
+	int dev, fd, r;
+
+	/* A VM without private memory takes no flags (6.12's guest_memfd_test checks that). */
+	TEST_ASSERT(__vm_create_guest_memfd(plain, PAGE_SIZE, GUEST_MEMFD_FLAG_MMAP) < 0 &&
+		    errno == EINVAL, "MMAP accepted on a VM without private memory");
+	TEST_ASSERT(__vm_create_guest_memfd(vm, PAGE_SIZE, 1ull << 63) < 0 && errno == EINVAL,
+		    "unknown flag accepted");
+	fd = __vm_create_guest_memfd(vm, PAGE_SIZE,
+				     GUEST_MEMFD_FLAG_MMAP | GUEST_MEMFD_FLAG_INIT_SHARED);
+	TEST_ASSERT(fd >= 0, "MMAP | INIT_SHARED refused on a SW-protected VM: %s",
+		    strerror(errno));
+	close(fd);
+
+	/* A rust_gmem file made without a VM belongs to none: KVM refuses it. */
+	dev = open("/dev/guest_memfd", O_RDWR);
+	TEST_ASSERT(dev >= 0, "open /dev/guest_memfd: %s", strerror(errno));
+	fd = ioctl(dev, KVM_CREATE_GUEST_MEMFD, &args);
+	TEST_ASSERT(fd >= 0, "KVM_CREATE_GUEST_MEMFD on /dev/guest_memfd: %s", strerror(errno));
+	r = __vm_set_user_memory_region2(vm, TEST_SLOT, KVM_MEM_GUEST_MEMFD, TEST_GPA, PAGE_SIZE,
+					 NULL, fd, 0);
+	TEST_ASSERT(r < 0 && errno == EINVAL, "a file of no VM was bound: %d", r);
+	/* Nor may the device itself be bound. */
+	r = __vm_set_user_memory_region2(vm, TEST_SLOT, KVM_MEM_GUEST_MEMFD, TEST_GPA, PAGE_SIZE,
+					 NULL, dev, 0);
+	TEST_ASSERT(r < 0 && errno == EINVAL, "/dev/guest_memfd was bound: %d", r);
+	close(fd);
+	close(dev);
+	ksft_test_result_pass("flags per VM type; files of no VM and the device are refused\n");
+
+	kvm_vm_free(plain);
+	kvm_vm_free(vm);
+}
+
+int main(int argc, char *argv[])
+{
+	TEST_REQUIRE(kvm_check_cap(KVM_CAP_VM_TYPES) & BIT(KVM_X86_SW_PROTECTED_VM));
+
+	ksft_print_header();
+	ksft_set_plan(11);
+	test_files_and_flags();
+	test_sharing();
+	test_convert_while_guest_mapped();
+	test_memory_failure();
+	ksft_finished();
+}
