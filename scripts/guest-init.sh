@@ -85,6 +85,9 @@ demo)
 	step "rmmod rust_gmem" rmmod rust_gmem
 	;;
 bench)
+	# KVM's own guest_memfd first: once the module is loaded, KVM's files are rust_gmem's.
+	/tests/bench kvm-native
+	echo "### STEP bench (KVM's own guest_memfd, module not loaded) rc=$?"
 	step "insmod rust_gmem.ko" insmod "$KO"
 	/tests/bench
 	echo "### STEP bench rc=$?"

@@ -65,7 +65,7 @@ def parse_vm(tap, console):
         elif current and (m := RESULT.match(line)):
             name = f"{current}: {m.group(2) or m.group(4)}"
             if m.group(3):
-                out.append(f"skip {name} # {m.group(4)}")
+                out.append(f"skip {name} # {m.group(4) if m.group(2) else 'skipped'}")
             elif m.group(1) == "ok":
                 out.append(f"ok {name}")
             else:

@@ -16,12 +16,15 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/statfs.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <linux/rust_gmem.h>
 
 #define GMEM_DEBUGFS	"/sys/kernel/debug/rust_gmem"
+/* f_type of rust_gmem files (their pseudo-filesystem's magic, "RGMM"). */
+#define RUST_GMEM_FS_MAGIC	0x52474d4d
 #define PAGE_SZ		4096ULL
 
 /* Returns a new guest_memfd, or -errno. */

@@ -170,4 +170,84 @@ TEST_F(module, file_outlives_device_fd)
 	EXPECT_EQ(0, unload());
 }
 
+/* The filesystem KVM's own guest_memfd files live on. */
+#define ANON_INODE_FS_MAGIC	0x09041934
+#define SW_PROTECTED_VM		1
+
+/* KVM_CREATE_GUEST_MEMFD on a new VM of `type`; returns the file's filesystem magic, or -errno. */
+static long kvm_gmem_fs(int kvm, int type, uint64_t flags, int *vm_out, int *fd_out)
+{
+	struct kvm_create_guest_memfd args = { .size = PAGE_SZ, .flags = flags };
+	struct statfs sfs;
+	int vm, fd;
+
+	vm = ioctl(kvm, KVM_CREATE_VM, type);
+	if (vm < 0)
+		return -errno;
+	fd = ioctl(vm, KVM_CREATE_GUEST_MEMFD, &args);
+	if (fd < 0) {
+		long err = -errno;
+
+		close(vm);
+		return err;
+	}
+	if (fstatfs(fd, &sfs)) {
+		close(fd);
+		close(vm);
+		return -EIO;
+	}
+	*vm_out = vm;
+	*fd_out = fd;
+	return sfs.f_type;
+}
+
+/*
+ * KVM's guest_memfd files come from rust_gmem exactly while it is loaded: the module cannot go
+ * while KVM holds such a file, and afterwards KVM makes its own files again, as before.
+ */
+TEST_F(module, kvm_provider)
+{
+	int kvm = open("/dev/kvm", O_RDWR);
+	int vm, fd;
+	long fs;
+
+	if (kvm < 0)
+		SKIP(return, "no /dev/kvm");
+	if (!(ioctl(kvm, KVM_CHECK_EXTENSION, KVM_CAP_VM_TYPES) & (1 << SW_PROTECTED_VM)))
+		SKIP(close(kvm); return, "no KVM_X86_SW_PROTECTED_VM");
+
+	/* Before: KVM's own file, which takes no flags. */
+	fs = kvm_gmem_fs(kvm, SW_PROTECTED_VM, 0, &vm, &fd);
+	ASSERT_EQ(ANON_INODE_FS_MAGIC, fs);
+	close(fd);
+	close(vm);
+	EXPECT_EQ(-EINVAL, kvm_gmem_fs(kvm, SW_PROTECTED_VM, GUEST_MEMFD_FLAG_MMAP, &vm, &fd));
+
+	ASSERT_EQ(0, load());
+	fs = kvm_gmem_fs(kvm, SW_PROTECTED_VM, GUEST_MEMFD_FLAG_MMAP, &vm, &fd);
+	if (fs == -EINVAL) {
+		/* The module loaded but KVM does not ask it: a kernel without patches/. */
+		close(kvm);
+		SKIP(return, "kernel without the KVM provider patch");
+	}
+	ASSERT_EQ(RUST_GMEM_FS_MAGIC, fs);
+	EXPECT_EQ(2, refcnt());
+	EXPECT_EQ(-EWOULDBLOCK, unload());
+	/* The file holds the VM, not the other way round. */
+	close(vm);
+	EXPECT_EQ(-EWOULDBLOCK, unload());
+	close(fd);
+	EXPECT_EQ(0, refcnt());
+	ASSERT_EQ(0, unload());
+
+	/* After: KVM's own file again. */
+	fs = kvm_gmem_fs(kvm, SW_PROTECTED_VM, 0, &vm, &fd);
+	EXPECT_EQ(ANON_INODE_FS_MAGIC, fs);
+	if (fs >= 0) {
+		close(fd);
+		close(vm);
+	}
+	close(kvm);
+}
+
 TEST_HARNESS_MAIN

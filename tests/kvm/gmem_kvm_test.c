@@ -12,6 +12,8 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <time.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdint.h>
@@ -302,6 +304,109 @@ static void test_memory_failure(void)
 	kvm_vm_free(vm);
 }
 
+/*
+ * Conversions race with a running guest: a host thread converts random pages back and forth (file
+ * and attributes, in random order, so the guest also meets both kinds of mismatch) while the guest
+ * writes and reads back every page. The pages stay the same (in place), so this checks the
+ * locking and the exits rather than the data: every mismatch must exit and resume cleanly, the
+ * guest must keep running, and the kernel log must stay clean (lockdep, KASAN in the debug run).
+ */
+static void guest_race(void)
+{
+	for (uint64_t i = 1;; i++) {
+		for (int p = 0; p < TEST_NPAGES; p++) {
+			volatile uint64_t *q = (uint64_t *)(TEST_GPA + p * PAGE_SIZE);
+
+			*q = i;
+			GUEST_ASSERT_EQ(*q, i);
+		}
+		if (i % 16 == 0)
+			GUEST_SYNC(1);
+	}
+}
+
+struct race {
+	struct kvm_vm *vm;
+	int fd;
+	volatile bool stop;
+	unsigned long conversions;
+};
+
+static void *race_converter(void *arg)
+{
+	struct race *r = arg;
+	unsigned int seed = 1;
+
+	while (!r->stop) {
+		uint64_t page = rand_r(&seed) % TEST_NPAGES;
+		bool private = rand_r(&seed) & 1, file_first = rand_r(&seed) & 1;
+		uint64_t gpa = TEST_GPA + page * PAGE_SIZE;
+
+		if (file_first)
+			gmem_convert(r->fd, page * PAGE_SIZE, PAGE_SIZE, private);
+		vm_set_memory_attributes(r->vm, gpa, PAGE_SIZE,
+					 private ? KVM_MEMORY_ATTRIBUTE_PRIVATE : 0);
+		if (!file_first)
+			gmem_convert(r->fd, page * PAGE_SIZE, PAGE_SIZE, private);
+		r->conversions++;
+	}
+	return NULL;
+}
+
+static void test_conversion_race(void)
+{
+	struct race race = { 0 };
+	unsigned long syncs = 0, faults = 0;
+	struct kvm_vcpu *vcpu;
+	struct timespec t0, t;
+	pthread_t thread;
+	struct ucall uc;
+
+	race.vm = vm_create_shape_with_one_vcpu(protected_vm_shape, &vcpu, guest_race);
+	race.fd = vm_create_guest_memfd(race.vm, TEST_SIZE,
+					GUEST_MEMFD_FLAG_MMAP | GUEST_MEMFD_FLAG_INIT_SHARED);
+	vm_set_user_memory_region2(race.vm, TEST_SLOT, KVM_MEM_GUEST_MEMFD, TEST_GPA, TEST_SIZE,
+				   NULL, race.fd, 0);
+	virt_map(race.vm, TEST_GPA, TEST_GPA, TEST_NPAGES);
+	pthread_create(&thread, NULL, race_converter, &race);
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	do {
+		if (_vcpu_run(vcpu)) {
+			TEST_ASSERT(errno == EFAULT &&
+				    vcpu->run->exit_reason == KVM_EXIT_MEMORY_FAULT,
+				    "KVM_RUN: %s, exit reason %u", strerror(errno),
+				    vcpu->run->exit_reason);
+			faults++;
+		} else {
+			switch (get_ucall(vcpu, &uc)) {
+			case UCALL_SYNC:
+				syncs++;
+				break;
+			case UCALL_ABORT:
+				REPORT_GUEST_ASSERT(uc);
+			default:
+				TEST_FAIL("unexpected exit %u", vcpu->run->exit_reason);
+			}
+		}
+		clock_gettime(CLOCK_MONOTONIC, &t);
+	} while (t.tv_sec - t0.tv_sec < 3);
+	race.stop = true;
+	pthread_join(thread, NULL);
+
+	/* Everything shared in both views: the guest goes on. */
+	gmem_convert(race.fd, 0, TEST_SIZE, false);
+	vm_mem_set_shared(race.vm, TEST_GPA, TEST_SIZE);
+	run_to_stage(vcpu, 1);
+	TEST_ASSERT(syncs > 0 && race.conversions > 0, "no progress: %lu syncs, %lu conversions",
+		    syncs, race.conversions);
+	ksft_print_msg("race: %lu conversions, %lu guest rounds of 16, %lu memory-fault exits\n",
+		       race.conversions, syncs, faults);
+	ksft_test_result_pass("conversions racing a running guest: it keeps running, exits cleanly\n");
+	close(race.fd);
+	kvm_vm_free(race.vm);
+}
+
 /* Which files KVM takes, and which flags each VM type gets. */
 static void test_files_and_flags(void)
 {
@@ -346,10 +451,11 @@ int main(int argc, char *argv[])
 	TEST_REQUIRE(kvm_check_cap(KVM_CAP_VM_TYPES) & BIT(KVM_X86_SW_PROTECTED_VM));
 
 	ksft_print_header();
-	ksft_set_plan(11);
+	ksft_set_plan(12);
 	test_files_and_flags();
 	test_sharing();
 	test_convert_while_guest_mapped();
 	test_memory_failure();
+	test_conversion_race();
 	ksft_finished();
 }
