@@ -322,6 +322,8 @@ static void alternating(size_t size, int count)
 	per[0] = now_ns() - t;
 	if (ok) {
 		entries = gmem_entries(fd);
+		/* The tree is in RCU mode: replaced nodes are freed after a grace period. */
+		usleep(300000);
 		tree_kb = slab_kb() - before;
 		t = now_ns();
 		ok = !gmem_convert(fd, CONV_GMEM_CONVERT, 0, size, 0, NULL);
