@@ -149,21 +149,46 @@ static const struct vm_shape protected_vm_shape = {
 	.type = KVM_X86_SW_PROTECTED_VM,
 };
 
+/* A SW-protected VM running `guest`, whose TEST_GPA..+TEST_SIZE is one in-place rust_gmem file. */
+struct gmem_vm {
+	struct kvm_vm *vm;
+	struct kvm_vcpu *vcpu;
+	int fd;
+	uint8_t *mem;	/* the host's mapping, also the slot's userspace_addr; NULL without */
+};
+
+static struct gmem_vm gmem_vm_create(void *guest, bool host_mapping)
+{
+	struct gmem_vm g = { .mem = NULL };
+
+	g.vm = vm_create_shape_with_one_vcpu(protected_vm_shape, &g.vcpu, guest);
+	g.fd = vm_create_guest_memfd(g.vm, TEST_SIZE,
+				     GUEST_MEMFD_FLAG_MMAP | GUEST_MEMFD_FLAG_INIT_SHARED);
+	if (host_mapping) {
+		g.mem = mmap(NULL, TEST_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, g.fd, 0);
+		TEST_ASSERT(g.mem != MAP_FAILED, "mmap of the guest_memfd: %s", strerror(errno));
+	}
+	vm_set_user_memory_region2(g.vm, TEST_SLOT, KVM_MEM_GUEST_MEMFD, TEST_GPA, TEST_SIZE, g.mem,
+				   g.fd, 0);
+	virt_map(g.vm, TEST_GPA, TEST_GPA, TEST_NPAGES);
+	return g;
+}
+
+static void gmem_vm_free(struct gmem_vm *g)
+{
+	if (g->mem)
+		munmap(g->mem, TEST_SIZE);
+	close(g->fd);
+	kvm_vm_free(g->vm);
+}
+
 static void test_sharing(void)
 {
-	struct kvm_vcpu *vcpu;
-	struct kvm_vm *vm;
-	uint8_t *mem;
-	int fd;
-
-	vm = vm_create_shape_with_one_vcpu(protected_vm_shape, &vcpu, guest_code);
-	fd = vm_create_guest_memfd(vm, TEST_SIZE,
-				   GUEST_MEMFD_FLAG_MMAP | GUEST_MEMFD_FLAG_INIT_SHARED);
-	mem = mmap(NULL, TEST_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	TEST_ASSERT(mem != MAP_FAILED, "mmap of the guest_memfd: %s", strerror(errno));
-	vm_set_user_memory_region2(vm, TEST_SLOT, KVM_MEM_GUEST_MEMFD, TEST_GPA, TEST_SIZE, mem,
-				   fd, 0);
-	virt_map(vm, TEST_GPA, TEST_GPA, TEST_NPAGES);
+	struct gmem_vm g = gmem_vm_create(guest_code, true);
+	struct kvm_vcpu *vcpu = g.vcpu;
+	struct kvm_vm *vm = g.vm;
+	uint8_t *mem = g.mem;
+	int fd = g.fd;
 
 	memset(mem, HOST_BYTE, TEST_SIZE);
 	run_to_stage(vcpu, 1);
@@ -218,10 +243,7 @@ static void test_sharing(void)
 	run_to_stage(vcpu, 0);
 	TEST_ASSERT(host_read_sigbus(mem + PAGE_SIZE), "punched private page became host-mappable");
 	ksft_test_result_pass("a punched private page is a new zeroed private page for the guest\n");
-
-	munmap(mem, TEST_SIZE);
-	close(fd);
-	kvm_vm_free(vm);
+	gmem_vm_free(&g);
 }
 
 /*
@@ -241,24 +263,15 @@ static void guest_touch(void)
 
 static void test_convert_while_guest_mapped(void)
 {
-	struct kvm_vcpu *vcpu;
-	struct kvm_vm *vm;
-	int fd;
+	struct gmem_vm g = gmem_vm_create(guest_touch, false);
 
-	vm = vm_create_shape_with_one_vcpu(protected_vm_shape, &vcpu, guest_touch);
-	fd = vm_create_guest_memfd(vm, TEST_SIZE,
-				   GUEST_MEMFD_FLAG_MMAP | GUEST_MEMFD_FLAG_INIT_SHARED);
-	vm_set_user_memory_region2(vm, TEST_SLOT, KVM_MEM_GUEST_MEMFD, TEST_GPA, TEST_SIZE, NULL,
-				   fd, 0);
-	virt_map(vm, TEST_GPA, TEST_GPA, TEST_NPAGES);
-	run_to_stage(vcpu, 1);
-	gmem_convert(fd, 0, PAGE_SIZE, true);
-	run_to_memory_fault(vcpu, 0);
-	gmem_convert(fd, 0, PAGE_SIZE, false);
-	run_to_stage(vcpu, 1);
+	run_to_stage(g.vcpu, 1);
+	gmem_convert(g.fd, 0, PAGE_SIZE, true);
+	run_to_memory_fault(g.vcpu, 0);
+	gmem_convert(g.fd, 0, PAGE_SIZE, false);
+	run_to_stage(g.vcpu, 1);
 	ksft_test_result_pass("converting a page the guest has mapped succeeds and unmaps it\n");
-	close(fd);
-	kvm_vm_free(vm);
+	gmem_vm_free(&g);
 }
 
 /*
@@ -268,40 +281,28 @@ static void test_convert_while_guest_mapped(void)
 static void test_memory_failure(void)
 {
 	struct sigaction sa = { .sa_handler = on_sigbus }, old;
-	struct kvm_vcpu *vcpu;
-	struct kvm_vm *vm;
-	uint8_t *mem;
-	int fd, r = 0;
+	struct gmem_vm g = gmem_vm_create(guest_touch, true);
+	int r = 0;
 
-	vm = vm_create_shape_with_one_vcpu(protected_vm_shape, &vcpu, guest_touch);
-	fd = vm_create_guest_memfd(vm, TEST_SIZE,
-				   GUEST_MEMFD_FLAG_MMAP | GUEST_MEMFD_FLAG_INIT_SHARED);
-	mem = mmap(NULL, TEST_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	TEST_ASSERT(mem != MAP_FAILED, "mmap of the guest_memfd: %s", strerror(errno));
-	vm_set_user_memory_region2(vm, TEST_SLOT, KVM_MEM_GUEST_MEMFD, TEST_GPA, TEST_SIZE, mem,
-				   fd, 0);
-	virt_map(vm, TEST_GPA, TEST_GPA, TEST_NPAGES);
-	mem[0] = 1;
-	run_to_stage(vcpu, 1);
+	g.mem[0] = 1;
+	run_to_stage(g.vcpu, 1);
 
 	/* The page is dirty, so the kernel may kill the mapping process at injection: catch it. */
 	sigaction(SIGBUS, &sa, &old);
 	if (!sigsetjmp(sigbus_jmp, 1))
-		r = madvise(mem, PAGE_SIZE, MADV_HWPOISON);
+		r = madvise(g.mem, PAGE_SIZE, MADV_HWPOISON);
 	sigaction(SIGBUS, &old, NULL);
 	if (r && errno == EINVAL) {
 		ksft_test_result_skip("memory failure: kernel without CONFIG_MEMORY_FAILURE\n");
 	} else {
 		TEST_ASSERT(!r, "MADV_HWPOISON: %s", strerror(errno));
-		r = _vcpu_run(vcpu);
+		r = _vcpu_run(g.vcpu);
 		TEST_ASSERT(r == -1 && errno == EHWPOISON,
 			    "guest access to a poisoned page: KVM_RUN returned %d (%s)", r,
 			    strerror(errno));
 		ksft_test_result_pass("a poisoned page leaves the guest's mapping; access gives EHWPOISON\n");
 	}
-	munmap(mem, TEST_SIZE);
-	close(fd);
-	kvm_vm_free(vm);
+	gmem_vm_free(&g);
 }
 
 /*
@@ -326,8 +327,7 @@ static void guest_race(void)
 }
 
 struct race {
-	struct kvm_vm *vm;
-	int fd;
+	struct gmem_vm g;
 	volatile bool stop;
 	unsigned long conversions;
 };
@@ -343,11 +343,11 @@ static void *race_converter(void *arg)
 		uint64_t gpa = TEST_GPA + page * PAGE_SIZE;
 
 		if (file_first)
-			gmem_convert(r->fd, page * PAGE_SIZE, PAGE_SIZE, private);
-		vm_set_memory_attributes(r->vm, gpa, PAGE_SIZE,
+			gmem_convert(r->g.fd, page * PAGE_SIZE, PAGE_SIZE, private);
+		vm_set_memory_attributes(r->g.vm, gpa, PAGE_SIZE,
 					 private ? KVM_MEMORY_ATTRIBUTE_PRIVATE : 0);
 		if (!file_first)
-			gmem_convert(r->fd, page * PAGE_SIZE, PAGE_SIZE, private);
+			gmem_convert(r->g.fd, page * PAGE_SIZE, PAGE_SIZE, private);
 		r->conversions++;
 	}
 	return NULL;
@@ -355,19 +355,13 @@ static void *race_converter(void *arg)
 
 static void test_conversion_race(void)
 {
-	struct race race = { 0 };
+	struct race race = { .g = gmem_vm_create(guest_race, false) };
 	unsigned long syncs = 0, faults = 0;
-	struct kvm_vcpu *vcpu;
+	struct kvm_vcpu *vcpu = race.g.vcpu;
 	struct timespec t0, t;
 	pthread_t thread;
 	struct ucall uc;
 
-	race.vm = vm_create_shape_with_one_vcpu(protected_vm_shape, &vcpu, guest_race);
-	race.fd = vm_create_guest_memfd(race.vm, TEST_SIZE,
-					GUEST_MEMFD_FLAG_MMAP | GUEST_MEMFD_FLAG_INIT_SHARED);
-	vm_set_user_memory_region2(race.vm, TEST_SLOT, KVM_MEM_GUEST_MEMFD, TEST_GPA, TEST_SIZE,
-				   NULL, race.fd, 0);
-	virt_map(race.vm, TEST_GPA, TEST_GPA, TEST_NPAGES);
 	pthread_create(&thread, NULL, race_converter, &race);
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -395,16 +389,15 @@ static void test_conversion_race(void)
 	pthread_join(thread, NULL);
 
 	/* Everything shared in both views: the guest goes on. */
-	gmem_convert(race.fd, 0, TEST_SIZE, false);
-	vm_mem_set_shared(race.vm, TEST_GPA, TEST_SIZE);
+	gmem_convert(race.g.fd, 0, TEST_SIZE, false);
+	vm_mem_set_shared(race.g.vm, TEST_GPA, TEST_SIZE);
 	run_to_stage(vcpu, 1);
 	TEST_ASSERT(syncs > 0 && race.conversions > 0, "no progress: %lu syncs, %lu conversions",
 		    syncs, race.conversions);
 	ksft_print_msg("race: %lu conversions, %lu guest rounds of 16, %lu memory-fault exits\n",
 		       race.conversions, syncs, faults);
 	ksft_test_result_pass("conversions racing a running guest: it keeps running, exits cleanly\n");
-	close(race.fd);
-	kvm_vm_free(race.vm);
+	gmem_vm_free(&race.g);
 }
 
 /* Which files KVM takes, and which flags each VM type gets. */
