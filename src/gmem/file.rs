@@ -44,7 +44,7 @@ impl FileOperations for GmemFile {
 
     fn release(inode: &Inode<GmemInode>, _file: &File) {
         // The file is the only one on its inode: KVM's bindings of it end here.
-        inode.data().kvm.release(inode.mapping());
+        inode.data().kvm.release();
     }
 
     fn fallocate(

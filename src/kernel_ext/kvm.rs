@@ -31,9 +31,11 @@ use kernel::types::{ARef, Opaque};
 ///
 /// `gmem` is null or a `struct kvm_gmem` that KVM handed to [`Provider::create`] for the file whose
 /// inode holds this link, not yet given back by [`KvmLink::release`]. It is set before the file is
-/// visible and cleared only under the mapping's invalidate lock held exclusive.
+/// visible, together with `mapping` (that inode's mapping), and cleared only under `mapping`'s
+/// invalidate lock held exclusive.
 pub(crate) struct KvmLink {
     gmem: AtomicPtr<bindings::kvm_gmem>,
+    mapping: AtomicPtr<Mapping>,
 }
 
 impl KvmLink {
@@ -42,6 +44,7 @@ impl KvmLink {
         // INVARIANT: Null.
         Self {
             gmem: AtomicPtr::new(ptr::null_mut()),
+            mapping: AtomicPtr::new(ptr::null_mut()),
         }
     }
 
@@ -52,19 +55,23 @@ impl KvmLink {
 
     /// Zaps KVM's mappings of pages `first..=last` of the file and keeps KVM from mapping them again
     /// until the returned value is dropped (`kvm_gmem_invalidate_begin/end`). Does nothing
-    /// for a file of no VM. The lock `guard` proves must be the file's invalidate lock and stays held
-    /// across both.
+    /// for a file of no VM. `guard` holds the file's invalidate lock across both; a guard of another
+    /// mapping is a bug, reported and refused.
     pub(crate) fn invalidate<'a>(
         &'a self,
         first: usize,
         last: usize,
-        _guard: &'a impl InvalidateLockHeld,
+        guard: &'a impl InvalidateLockHeld,
     ) -> Invalidation<'a> {
-        let gmem = self.gmem.load(Ordering::Acquire);
+        let mut gmem = self.gmem.load(Ordering::Acquire);
         let (start, end) = (first, last.saturating_add(1));
+        if !gmem.is_null() && !ptr::eq(guard.mapping(), self.mapping.load(Ordering::Acquire)) {
+            kernel::pr_err!("BUG: KVM invalidation under another mapping's lock refused\n");
+            gmem = ptr::null_mut();
+        }
         if !gmem.is_null() {
-            // SAFETY: `gmem` is live: it is only given back under the invalidate lock held
-            // exclusive, which `_guard` excludes (type invariant).
+            // SAFETY: `gmem` is live: it is only given back under `mapping`'s invalidate lock held
+            // exclusive (type invariant), which `guard`, a guard of that lock, excludes.
             unsafe { bindings::kvm_gmem_invalidate_begin(gmem, start, end) };
         }
         Invalidation {
@@ -77,7 +84,15 @@ impl KvmLink {
 
     /// Unbinds the file from its memslots, zaps KVM's mappings of it and gives KVM's state back
     /// (`kvm_gmem_provider_release`). For the file's `release`, with no lock held.
-    pub(crate) fn release(&self, mapping: &Mapping) {
+    pub(crate) fn release(&self) {
+        let mapping = self.mapping.load(Ordering::Acquire);
+        if mapping.is_null() {
+            // Never linked to a VM.
+            return;
+        }
+        // SAFETY: `mapping` is the mapping of the inode that holds this link (type invariant), and
+        // the caller, that inode's file, keeps it alive.
+        let mapping = unsafe { &*mapping };
         let gmem = {
             let _guard = mapping.invalidate_lock();
             // INVARIANT: Cleared under the invalidate lock held exclusive.
@@ -94,10 +109,14 @@ impl KvmLink {
     ///
     /// # Safety
     ///
-    /// `gmem` must be the handle KVM passed to `create` for this file, and the file must not be
-    /// visible to anyone yet. The file's release must call [`KvmLink::release`].
-    unsafe fn attach(&self, gmem: *mut bindings::kvm_gmem) {
-        // INVARIANT: The caller hands over KVM's handle for this file before it is visible.
+    /// `gmem` must be the handle KVM passed to `create` for this file, `mapping` the mapping of the
+    /// inode that holds this link, and the file must not be visible to anyone yet. The file's release
+    /// must call [`KvmLink::release`].
+    unsafe fn attach(&self, gmem: *mut bindings::kvm_gmem, mapping: &Mapping) {
+        // INVARIANT: The caller hands over KVM's handle for this file, and its inode's mapping,
+        // before the file is visible.
+        self.mapping
+            .store(ptr::from_ref(mapping).cast_mut(), Ordering::Release);
         self.gmem.store(gmem, Ordering::Release);
     }
 
@@ -242,9 +261,10 @@ impl<P: Provider> ProviderRegistration<P> {
             let inode = P::fs_type().inode_of(&file).ok_or(EINVAL)?;
             let link = P::link(inode).ok_or(EINVAL)?;
             // Nothing can fail from here on: KVM frees `gmem` itself if we return an error.
-            // SAFETY: `gmem` is KVM's handle for this new file, which nobody else can see yet; the
-            // file's release gives it back (`Provider::link` is what `release` uses).
-            unsafe { link.attach(gmem) };
+            // SAFETY: `gmem` is KVM's handle for this new file, which nobody else can see yet, and
+            // the mapping is that of the inode holding the link; the file's release gives it back
+            // (`Provider::link` is what `release` uses).
+            unsafe { link.attach(gmem, inode.mapping()) };
             let nr = fd.reserved_fd();
             fd.fd_install(file);
             Ok(nr as c_int)

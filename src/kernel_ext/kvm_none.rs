@@ -3,7 +3,7 @@
 //! [`KvmLink`] for kernels without the KVM provider patch (`patches/0001-*.patch`): KVM cannot create
 //! rust_gmem files there, so no file belongs to a VM and there is nothing to invalidate or release.
 
-use super::mapping::{InvalidateLockHeld, Mapping};
+use super::mapping::InvalidateLockHeld;
 
 /// A file's link to the VM it was created for: always none without the KVM patch.
 pub(crate) struct KvmLink;
@@ -30,7 +30,7 @@ impl KvmLink {
     }
 
     /// Nothing to give back.
-    pub(crate) fn release(&self, _mapping: &Mapping) {}
+    pub(crate) fn release(&self) {}
 }
 
 /// Nothing kept away.
