@@ -24,6 +24,8 @@ use kernel::uaccess::UserSlice;
 static GMEM_FS_TYPE: FileSystemType<GmemInode> = FileSystemType::new();
 
 /// What every guest_memfd file is made with: the pseudo-filesystem and the debugfs directory.
+///
+/// Fields drop in order: the filesystem goes before the directory that held its inodes' files.
 #[pin_data]
 pub(crate) struct GmemCore {
     #[pin]
@@ -32,6 +34,7 @@ pub(crate) struct GmemCore {
 }
 
 impl GmemCore {
+    /// Creates the debugfs directory and sets up the pseudo-filesystem.
     pub(crate) fn new() -> impl PinInit<Self, Error> {
         let debugfs = debugfs::Dir::new(c_str!("rust_gmem"));
         debugfs.create_file::<Stats>(c_str!("stats"));
@@ -59,6 +62,7 @@ impl MiscDevice for GmemDevice {
                 let mut reader =
                     UserSlice::new(arg, core::mem::size_of::<kvm_create_guest_memfd>()).reader();
                 let args: kvm_create_guest_memfd = reader.read()?;
+                // Reserve the descriptor first: once the file exists, only `fput()` may undo it.
                 let fd = FileDescriptorReservation::get_unused_fd_flags(0)?;
                 let file = core.create(&args, uapi::RUST_GMEM_VALID_FLAGS)?;
                 let nr = fd.reserved_fd();

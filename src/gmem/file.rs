@@ -79,21 +79,15 @@ impl VmOperations for GmemFile {
 
     fn fault(inode: &Inode<GmemInode>, pgoff: usize) -> Result<LockedFolio> {
         let gmem = inode.data();
-        if pgoff >= gmem.params()?.pages {
-            return Err(EINVAL);
-        }
         let mapping = inode.mapping();
         // Held until the folio is locked: a conversion to private cannot start in between, and one
         // that starts afterwards sees the fault's reference (or the mapping) and backs off.
         let guard = mapping.invalidate_lock_shared();
+        // Past the end of the file there is no entry: `EINVAL`, before anything is allocated.
         if gmem.shareability(pgoff, &guard)? != Shareability::Shared {
             return Err(EACCES);
         }
-        let folio = gmem.get_folio(mapping, pgoff, &guard)?;
-        // A poisoned folio stays in the file (MF_DELAYED) but is never mapped again, as in mainline.
-        if folio.is_hwpoison() {
-            return Err(errno::ehwpoison());
-        }
+        let folio = gmem.get_usable_folio(mapping, pgoff, &guard)?;
         GmemInode::prepare(&folio);
         Ok(folio)
     }

@@ -160,9 +160,9 @@ impl GmemInode {
         })
     }
 
-    /// The shareability of page `index`.
+    /// The shareability of page `index`; `EINVAL` past the end of the file.
     fn shareability(&self, index: usize, guard: &impl InvalidateLockHeld) -> Result<Shareability> {
-        // Every index of the file is covered, so a miss is a bug; treat it as private (no access).
+        // Every index inside the file is covered, so a miss means past the end (no access).
         let entry = self.shareability.load(index, guard).ok_or(EINVAL)?;
         Ok(Shareability::from_attributes(entry.value))
     }
@@ -194,6 +194,25 @@ impl GmemInode {
 }
 
 impl GmemInode {
+    /// The folio holding page `index` for a host or guest access: locked, allocated if needed, not
+    /// poisoned (`EHWPOISON`: a poisoned folio stays in the file, `MF_DELAYED`, but is never handed
+    /// out again, as in mainline). `EINVAL` past the end of the file.
+    fn get_usable_folio(
+        &self,
+        mapping: &Mapping,
+        index: usize,
+        guard: &impl InvalidateLockHeld,
+    ) -> Result<LockedFolio> {
+        if index >= self.params()?.pages {
+            return Err(EINVAL);
+        }
+        let folio = self.get_folio(mapping, index, guard)?;
+        if folio.is_hwpoison() {
+            return Err(crate::kernel_ext::errno::ehwpoison());
+        }
+        Ok(folio)
+    }
+
     /// Makes a folio ready for its first use: zeroes it, once. "Up to date" means "zeroed or
     /// written since"; nothing reads a folio that is not.
     fn prepare(folio: &LockedFolio) {
@@ -351,16 +370,9 @@ pub(crate) fn create(
 /// date (our "prepared") before the guest sees it, as the host fault path does.
 #[cfg(rust_gmem_kvm)]
 pub(crate) fn kvm_get_folio(inode: &Inode<GmemInode>, index: usize) -> Result<(LockedFolio, u32)> {
-    let gmem = inode.data();
-    if index >= gmem.params()?.pages {
-        return Err(EINVAL);
-    }
     let mapping = inode.mapping();
     let guard = mapping.invalidate_lock_shared();
-    let folio = gmem.get_folio(mapping, index, &guard)?;
-    if folio.is_hwpoison() {
-        return Err(crate::kernel_ext::errno::ehwpoison());
-    }
+    let folio = inode.data().get_usable_folio(mapping, index, &guard)?;
     // Huge folios are whole-private (a page that becomes shared splits its folio), so KVM may map
     // one at its full order; the slot's alignment is KVM's to check.
     let order = folio.nr_pages().trailing_zeros();

@@ -256,6 +256,7 @@ impl<P: Provider> ProviderRegistration<P> {
             (&*this, &*args)
         };
         from_result(|| {
+            // Reserve the descriptor first: once the file exists, only `fput()` may undo it.
             let fd = super::file::FileDescriptorReservation::get_unused_fd_flags(0)?;
             let file = P::create(&this.data, args, private_mem)?;
             let inode = P::fs_type().inode_of(&file).ok_or(EINVAL)?;
