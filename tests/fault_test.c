@@ -196,6 +196,29 @@ TEST_F_TIMEOUT(inject, fallocate, 900)
 	self->points = points;
 }
 
+/*
+ * Empties the per-CPU and partial slabs of the caches a create allocates from, so that the next
+ * create needs fresh pages and fail_page_alloc has something to fail (otherwise it only does when a
+ * cache happens to grow, and a whole sweep could inject nothing).
+ */
+static void shrink_create_slabs(void)
+{
+	static const char *const caches[] = { "rust_gmem", "maple_node", "filp", "dentry" };
+	char path[96];
+
+	for (size_t i = 0; i < sizeof(caches) / sizeof(caches[0]); i++) {
+		int fd;
+
+		snprintf(path, sizeof(path), "/sys/kernel/slab/%s/shrink", caches[i]);
+		fd = open(path, O_WRONLY | O_CLOEXEC);
+		if (fd >= 0) {
+			if (write(fd, "1", 1) != 1)
+				fprintf(stderr, "# %s: %s\n", path, strerror(errno));
+			close(fd);
+		}
+	}
+}
+
 TEST_F_TIMEOUT(inject, create, 900)
 {
 	const char *dirs[] = { FAILSLAB, FAIL_PAGE_ALLOC };
@@ -203,7 +226,7 @@ TEST_F_TIMEOUT(inject, create, 900)
 	int ret, points = 0;
 
 	for (int d = 0; d < 2; d++) {
-		SWEEP(dirs[d], (void)0, gmem_create(4 * PAGE, GUEST_MEMFD_FLAG_INIT_SHARED),
+		SWEEP(dirs[d], shrink_create_slabs(), gmem_create(4 * PAGE, GUEST_MEMFD_FLAG_INIT_SHARED),
 		({
 			ASSERT_TRUE(ret >= 0 || ret == -ENOMEM) TH_LOG("n=%d ret=%d", n, ret);
 			if (ret >= 0) {
