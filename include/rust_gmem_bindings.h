@@ -9,6 +9,7 @@
 #include <linux/fs.h>
 #include <linux/fs_context.h>
 #include <linux/file.h>
+#include <linux/hugetlb.h>
 #include <linux/maple_tree.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
@@ -28,7 +29,10 @@
 /* Constants bindgen cannot evaluate from macros; the Kbuild sed strips the prefix. */
 const unsigned long long RUST_CONST_HELPER_GUEST_MEMFD_FLAG_MMAP = GUEST_MEMFD_FLAG_MMAP;
 const unsigned long long RUST_CONST_HELPER_GUEST_MEMFD_FLAG_INIT_SHARED = GUEST_MEMFD_FLAG_INIT_SHARED;
-const unsigned long long RUST_CONST_HELPER_RUST_GMEM_VALID_FLAGS = RUST_GMEM_VALID_FLAGS;
+const unsigned long long RUST_CONST_HELPER_GUEST_MEMFD_FLAG_HUGETLB = GUEST_MEMFD_FLAG_HUGETLB;
+const unsigned int RUST_CONST_HELPER_GUESTMEM_HUGETLB_FLAG_SHIFT = GUESTMEM_HUGETLB_FLAG_SHIFT;
+const unsigned long long RUST_CONST_HELPER_GUESTMEM_HUGETLB_FLAG_MASK = GUESTMEM_HUGETLB_FLAG_MASK;
+const gfp_t RUST_CONST_HELPER___GFP_NOFAIL = __GFP_NOFAIL;
 const unsigned long long RUST_CONST_HELPER_KVM_MEMORY_ATTRIBUTE_PRIVATE = KVM_MEMORY_ATTRIBUTE_PRIVATE;
 const unsigned int RUST_CONST_HELPER_KVM_CREATE_GUEST_MEMFD = KVM_CREATE_GUEST_MEMFD;
 const unsigned int RUST_CONST_HELPER_KVM_GMEM_CONVERT_SHARED = KVM_GMEM_CONVERT_SHARED;

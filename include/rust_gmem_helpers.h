@@ -50,6 +50,22 @@ struct folio *rust_gmem_folio_alloc(gfp_t gfp, unsigned int order);
 struct folio *rust_gmem_filemap_lock_folio(struct address_space *mapping, pgoff_t index);
 unsigned long rust_gmem_mapping_nrpages(struct address_space *mapping);
 void rust_gmem_folio_batch_init(struct folio_batch *fbatch);
+unsigned long rust_gmem_folio_pfn(struct folio *folio);
+struct folio *rust_gmem_folio_nth_page(struct folio *folio, unsigned long n);
+void rust_gmem_folio_set_uptodate(struct folio *folio);
+void rust_gmem_folio_clear_uptodate(struct folio *folio);
+
+/* Only with patches/0003-*.patch (HAVE_HUGETLB_FOLIO_SPLIT_PAGES; Kbuild sets cfg(rust_gmem_hugetlb)). */
+struct hugepage_subpool;
+struct hstate;
+unsigned int rust_gmem_hstate_order(struct hstate *h);
+struct hstate *rust_gmem_subpool_hstate(struct hugepage_subpool *spool);
+int rust_gmem_filemap_add_folio_nolru(struct address_space *mapping, struct folio *folio,
+				      pgoff_t index, gfp_t gfp);
+struct folio *rust_gmem_hugetlb_merge(struct hstate *h, struct folio *first,
+				      struct hugepage_subpool *spool);
+void rust_gmem_hugetlb_forget(struct hstate *h, struct folio *first,
+			      struct hugepage_subpool *spool);
 
 void rust_gmem_init_work(struct work_struct *work, work_func_t func);
 int rust_gmem_next_online_cpu(int prev);

@@ -66,7 +66,11 @@ list=$out/initramfs.list
 } > "$list"
 "$KDIR/usr/gen_init_cpio" "$list" | gzip -1 > "$out/initramfs.cpio.gz"
 
-step "vm: booting ($mode, $FLAVOUR kernel; QEMU TCG, -cpu max, 2 vCPUs, 2 GiB)"
+# Memory: 2 GiB as before, plus the hugetlb pools the huge-page tests use (2 x 1 GiB, 64 x 2 MiB),
+# reserved at boot; hugetlb_free_vmemmap=on so that splits and merges restore and re-apply HVO.
+vm_mem=${VM_MEM:-4352}
+hugepages=${VM_HUGEPAGES-hugepagesz=1G hugepages=2 hugepagesz=2M hugepages=64 hugetlb_free_vmemmap=on}
+step "vm: booting ($mode, $FLAVOUR kernel; QEMU TCG, -cpu max, 2 vCPUs, $vm_mem MiB)"
 timeout_s=${VM_TIMEOUT:-1200}
 # Test settings passed through to the VM's environment.
 guest_env=
@@ -74,12 +78,12 @@ for v in FUZZ_STEPS FUZZ_SEED FUZZ_SEEDS TEST_TIMEOUT; do
 	if [ -n "${!v:-}" ]; then guest_env="$guest_env rust_gmem.env.$v=${!v}"; fi
 done
 rc=0
-timeout --foreground "$timeout_s" qemu-system-x86_64 -accel tcg -cpu max -smp 2 -m 2048 \
+timeout --foreground "$timeout_s" qemu-system-x86_64 -accel tcg -cpu max -smp 2 -m "$vm_mem" \
 	-nodefaults -nographic -no-reboot -display none \
 	-bios /usr/share/qemu/qboot.rom \
 	-serial "file:$out/console.log" -serial "file:$out/tap.log" \
 	-kernel "$KDIR/arch/x86/boot/bzImage" -initrd "$out/initramfs.cpio.gz" \
-	-append "console=ttyS0 panic=-1 rust_gmem.mode=$mode$guest_env ${VM_APPEND:-}" </dev/null || rc=$?
+	-append "console=ttyS0 panic=-1 rust_gmem.mode=$mode$guest_env $hugepages ${VM_APPEND:-}" </dev/null || rc=$?
 [ "$rc" = 124 ] && echo "vm: timed out after ${timeout_s}s" >&2
 step "vm: exited (rc=$rc)"
 

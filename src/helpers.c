@@ -5,6 +5,7 @@
  */
 #include <linux/file.h>
 #include <linux/fs.h>
+#include <linux/hugetlb.h>
 #include <linux/maple_tree.h>
 #include <linux/module.h>
 #include <linux/pagemap.h>
@@ -216,3 +217,68 @@ void rust_gmem_cond_resched(void)
 {
 	cond_resched();
 }
+
+unsigned long rust_gmem_folio_pfn(struct folio *folio)
+{
+	return folio_pfn(folio);
+}
+
+/* The folio of the @n-th page after the first page of @folio (the pages must be order-0). */
+struct folio *rust_gmem_folio_nth_page(struct folio *folio, unsigned long n)
+{
+	return page_folio(nth_page(&folio->page, n));
+}
+
+/* folio_mark_uptodate() for a folio nobody else can see yet. */
+void rust_gmem_folio_set_uptodate(struct folio *folio)
+{
+	folio_mark_uptodate(folio);
+}
+
+/* A folio from a pool keeps the flags of its last use: the caller owns it and nobody else sees it. */
+void rust_gmem_folio_clear_uptodate(struct folio *folio)
+{
+	folio_clear_uptodate(folio);
+}
+
+#ifdef HAVE_HUGETLB_FOLIO_SPLIT_PAGES
+unsigned int rust_gmem_hstate_order(struct hstate *h)
+{
+	return huge_page_order(h);
+}
+
+struct hstate *rust_gmem_subpool_hstate(struct hugepage_subpool *spool)
+{
+	return spool->hstate;
+}
+
+/*
+ * filemap_add_folio() without the memcg charge and the LRU: hugetlb folios and the pages split from
+ * them never go on the LRU (hugetlbfs adds its folios with __filemap_add_folio() too). folio_lock()
+ * rather than __folio_set_locked(): a folio taken back out of the page cache may still be locked for
+ * a moment by a lockless lookup that is about to notice it is gone.
+ */
+int rust_gmem_filemap_add_folio_nolru(struct address_space *mapping, struct folio *folio,
+				      pgoff_t index, gfp_t gfp)
+{
+	int ret;
+
+	folio_lock(folio);
+	ret = __filemap_add_folio(mapping, folio, index, gfp, NULL);
+	if (ret)
+		folio_unlock(folio);
+	return ret;
+}
+
+struct folio *rust_gmem_hugetlb_merge(struct hstate *h, struct folio *first,
+				      struct hugepage_subpool *spool)
+{
+	return hugetlb_folio_merge_pages(h, &first->page, spool);
+}
+
+void rust_gmem_hugetlb_forget(struct hstate *h, struct folio *first,
+			      struct hugepage_subpool *spool)
+{
+	hugetlb_forget_split_pages(h, &first->page, spool);
+}
+#endif

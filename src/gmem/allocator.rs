@@ -4,14 +4,24 @@
 //!
 //! Every file has one allocator, chosen at creation from the flags and dropped with the inode (set-up
 //! and teardown). The guest_memfd code calls only the [`Allocator`] trait, through
-//! [`FileAllocator::ops`], so a huge-page allocator plugs in as another variant without touching the
-//! callers, as the RFC's `guestmem_allocator_operations` intended. The default is [`Order0`]: one
-//! 4 KiB page per folio. (An enum rather than `KBox<dyn Allocator>`: 6.12's `KBox` cannot
-//! coerce to a trait object.)
+//! [`FileAllocator::ops`], so the huge-page allocator plugs in as another variant without touching
+//! the callers, as the RFC's `guestmem_allocator_operations` intended. [`Order0`] hands out one
+//! 4 KiB page per folio; [`Hugetlb`] one huge page per block of the file, from the hugetlb pool.
+//! (An enum rather than `KBox<dyn Allocator>`: 6.12's `KBox` cannot coerce to a trait object.)
+//!
+//! # Blocks, splitting and merging
+//!
+//! The file is cut into blocks of [`Allocator::pages_per_folio`] pages. A block is empty, or holds
+//! one folio (a huge folio, for [`Hugetlb`]), or, split, one order-0 folio per page, never a mix.
+//! The rule the conversion code keeps: a block with a shared page is split (only order-0 folios are
+//! mapped by the host); a block whose pages are all private is merged back when possible. The
+//! allocation of a block that already has a shared page splits it at once.
 
-use crate::kernel_ext::folio::{Folio, NewFolio};
-use crate::kernel_ext::mapping::{InvalidateWriteGuard, Mapping};
+use crate::kernel_ext::debugfs::ShowBuf;
+use crate::kernel_ext::folio::{Folio, LockedFolio};
+use crate::kernel_ext::mapping::{InvalidateLockHeld, InvalidateWriteGuard, Mapping};
 use crate::kernel_ext::uapi;
+use core::fmt;
 use kernel::page::PAGE_SIZE;
 use kernel::prelude::*;
 
@@ -20,44 +30,64 @@ pub(crate) trait Allocator: Send + Sync {
     /// A name for debugfs.
     fn name(&self) -> &'static str;
 
-    /// The number of pages in each folio this allocator hands out.
+    /// The number of pages in each block (and unsplit folio) of the file.
     fn pages_per_folio(&self) -> usize;
 
-    /// Allocates a folio for the pages starting at `index` (a multiple of
-    /// [`pages_per_folio`](Allocator::pages_per_folio)). The folio is not yet in the page cache, and
-    /// not zeroed: the file zeroes a folio before its first use (as mainline and shmem do, so that
-    /// `fallocate` does not pay for it).
-    fn alloc_folio(&self, index: usize) -> Result<NewFolio>;
+    /// Fills the empty block that starts at `base` and returns the locked folio holding page
+    /// `index`: one new folio, or order-0 folios if `split` (a page of the block is shared). New
+    /// folios are not zeroed: the file zeroes a folio before its first use (as mainline and shmem
+    /// do, so that `fallocate` does not pay for it). With more than one page per folio the caller
+    /// holds the file's allocation lock, so nobody else fills the block meanwhile; otherwise
+    /// `EEXIST` says someone did.
+    fn populate(
+        &self,
+        mapping: &Mapping,
+        base: usize,
+        index: usize,
+        split: bool,
+        guard: &dyn InvalidateLockHeld,
+    ) -> Result<LockedFolio>;
 
-    /// Frees the memory of pages `first..=last` (whole folios): unmaps and removes them from the page
-    /// cache and returns them to where they came from.
+    /// Frees the memory of the whole blocks in pages `first..=last` (hole punching): unmaps them,
+    /// removes them from the page cache and returns them to where they came from. `EAGAIN` if a
+    /// split huge page has a page someone still holds (a pin); the blocks before it are freed.
     fn free_range(
         &self,
         mapping: &Mapping,
         first: usize,
         last: usize,
         guard: &InvalidateWriteGuard<'_>,
-    );
+    ) -> Result;
 
-    /// Splits every folio overlapping `first..=last` into order-0 folios, keeping the contents, before
-    /// part of it becomes shared. All or nothing: on failure nothing is split.
+    /// Gives back everything before the inode goes (whatever is left in the page cache afterwards is
+    /// truncated as usual). Must not fail: what cannot be given back whole is given up.
+    fn release_all(&self, _mapping: &Mapping, _guard: &InvalidateWriteGuard<'_>) {}
+
+    /// Splits every block overlapping `first..=last` that holds a huge folio into order-0 folios,
+    /// keeping the contents, before part of it becomes shared. On failure, the index of the block
+    /// that failed (earlier blocks stay split; [`Allocator::merge`] undoes them).
     fn split(
         &self,
         mapping: &Mapping,
         first: usize,
         last: usize,
         guard: &InvalidateWriteGuard<'_>,
-    ) -> Result;
+    ) -> Result<(), (Error, usize)>;
 
-    /// Merges the order-0 folios of each huge folio overlapping `first..=last` back into one, keeping
-    /// the contents, once all of it is private again.
-    fn merge(
+    /// Merges each split block in `first..=last` (whole blocks, all of whose pages the caller
+    /// knows to be private) back into one huge folio, keeping the contents. A block that cannot be
+    /// merged (a page is still held) stays split, which is correct, only slower for the guest.
+    fn merge(&self, mapping: &Mapping, first: usize, last: usize, guard: &InvalidateWriteGuard<'_>);
+
+    /// Writes allocator-specific lines of the file's debugfs view.
+    fn show(
         &self,
-        mapping: &Mapping,
-        first: usize,
-        last: usize,
-        guard: &InvalidateWriteGuard<'_>,
-    ) -> Result;
+        _mapping: &Mapping,
+        _guard: &dyn InvalidateLockHeld,
+        _out: &mut ShowBuf,
+    ) -> fmt::Result {
+        Ok(())
+    }
 }
 
 /// Order-0 pages from the page allocator: the default allocator.
@@ -72,9 +102,17 @@ impl Allocator for Order0 {
         1
     }
 
-    fn alloc_folio(&self, _index: usize) -> Result<NewFolio> {
+    fn populate(
+        &self,
+        mapping: &Mapping,
+        base: usize,
+        _index: usize,
+        _split: bool,
+        guard: &dyn InvalidateLockHeld,
+    ) -> Result<LockedFolio> {
         // Unmovable: no __GFP_MOVABLE.
-        Folio::alloc(uapi::GFP_HIGHUSER, 0)
+        let folio = Folio::alloc(uapi::GFP_HIGHUSER, 0)?;
+        mapping.add_folio(folio, base, uapi::GFP_HIGHUSER, guard)
     }
 
     fn free_range(
@@ -83,38 +121,93 @@ impl Allocator for Order0 {
         first: usize,
         last: usize,
         guard: &InvalidateWriteGuard<'_>,
-    ) {
+    ) -> Result {
         let start = (first * PAGE_SIZE) as i64;
         let end = ((last + 1) * PAGE_SIZE) as i64 - 1;
         mapping.truncate_range(start, end, guard);
+        Ok(())
     }
 
     // Order-0 folios are never large: there is nothing to split or merge.
-    fn split(&self, _: &Mapping, _: usize, _: usize, _: &InvalidateWriteGuard<'_>) -> Result {
+    fn split(
+        &self,
+        _: &Mapping,
+        _: usize,
+        _: usize,
+        _: &InvalidateWriteGuard<'_>,
+    ) -> Result<(), (Error, usize)> {
         Ok(())
     }
 
-    fn merge(&self, _: &Mapping, _: usize, _: usize, _: &InvalidateWriteGuard<'_>) -> Result {
-        Ok(())
-    }
+    fn merge(&self, _: &Mapping, _: usize, _: usize, _: &InvalidateWriteGuard<'_>) {}
 }
 
 /// The allocator of one file.
 pub(crate) enum FileAllocator {
     /// Order-0 pages.
     Order0(Order0),
+    /// Huge pages from the hugetlb pool.
+    #[cfg(rust_gmem_hugetlb)]
+    Hugetlb(hugetlb::Hugetlb),
 }
 
 impl FileAllocator {
-    /// Sets up the allocator for a new file created with `flags`.
-    pub(crate) fn new(_flags: u64) -> Result<Self> {
-        Ok(Self::Order0(Order0))
+    /// Sets up the allocator for a new file of `pages` pages created with `flags` (already checked
+    /// against the valid flags). `EINVAL` for a huge page size the kernel has no pool for or a size
+    /// that is not a multiple of it, `ENOMEM` if the pool cannot reserve the file's huge pages,
+    /// `EOPNOTSUPP` for huge pages on a kernel without `patches/0003-*.patch`.
+    pub(crate) fn new(flags: u64, pages: usize) -> Result<Self> {
+        let log2_size =
+            (flags >> uapi::GUESTMEM_HUGETLB_FLAG_SHIFT) & uapi::GUESTMEM_HUGETLB_FLAG_MASK;
+        if flags & uapi::GUEST_MEMFD_FLAG_HUGETLB == 0 {
+            // A page size means nothing without the flag.
+            if log2_size != 0 {
+                return Err(EINVAL);
+            }
+            return Ok(Self::Order0(Order0));
+        }
+        #[cfg(rust_gmem_hugetlb)]
+        {
+            Ok(Self::Hugetlb(hugetlb::Hugetlb::new(
+                log2_size as u32,
+                pages,
+            )?))
+        }
+        #[cfg(not(rust_gmem_hugetlb))]
+        {
+            let _ = pages;
+            Err(crate::kernel_ext::errno::eopnotsupp())
+        }
     }
 
     /// The operations of the file's allocator.
     pub(crate) fn ops(&self) -> &dyn Allocator {
         match self {
             Self::Order0(a) => a,
+            #[cfg(rust_gmem_hugetlb)]
+            Self::Hugetlb(a) => a,
         }
     }
+}
+
+#[cfg(rust_gmem_hugetlb)]
+mod hugetlb;
+
+/// Writes the module-wide allocator counters of debugfs' `stats`.
+pub(crate) fn show_stats(out: &mut ShowBuf) -> fmt::Result {
+    #[cfg(rust_gmem_hugetlb)]
+    {
+        use core::fmt::Write;
+        use core::sync::atomic::Ordering::Relaxed;
+        writeln!(out, "hugetlb_splits: {}", hugetlb::SPLITS.load(Relaxed))?;
+        writeln!(out, "hugetlb_merges: {}", hugetlb::MERGES.load(Relaxed))?;
+        writeln!(
+            out,
+            "hugetlb_forgotten: {}",
+            hugetlb::FORGOTTEN.load(Relaxed)
+        )?;
+    }
+    #[cfg(not(rust_gmem_hugetlb))]
+    let _ = out;
+    Ok(())
 }

@@ -157,19 +157,20 @@ pub(crate) fn convert(
     let _kvm = gmem.kvm.invalidate(range.first, range.last, &guard);
 
     // 4. Only order-0 folios may become shared.
+    let allocator = params.allocator.ops();
     if to == Shareability::Shared {
         for (done, c) in changes.iter().enumerate() {
-            if let Err(e) = params
-                .allocator
-                .ops()
-                .split(mapping, c.first, c.last, &guard)
-            {
-                // Roll back: merge what was split. The tree is untouched (`store` is dropped).
-                for c in &changes[..done] {
-                    let _ = params
-                        .allocator
-                        .ops()
-                        .merge(mapping, c.first, c.last, &guard);
+            if let Err((e, index)) = allocator.split(mapping, c.first, c.last, &guard) {
+                // Roll back: merge what was split (this change's earlier blocks too). The tree is
+                // untouched (`store` is dropped), so those blocks are still all private.
+                for c in &changes[..=done] {
+                    merge_private_blocks(gmem, mapping, *c, &guard);
+                }
+                // A page someone holds (a lookup racing with the split) is the caller's to retry.
+                if e == EBUSY {
+                    return Err(ConvertError::Busy {
+                        error_offset: index as u64 * page,
+                    });
                 }
                 return Err(e.into());
             }
@@ -179,17 +180,39 @@ pub(crate) fn convert(
     // 5. The point of no return.
     store.commit();
 
-    // 6. Huge folios that are private again are merged back where possible; one that cannot be
-    // (e.g. no memory for the vmemmap change) stays split, which is correct, only less efficient.
+    // 6. Huge blocks that are all private again are merged back where possible; one that cannot be
+    // (a page is still held) stays split, which is correct, only less efficient.
     if to == Shareability::Private {
         for c in changes.iter() {
-            let _ = params
-                .allocator
-                .ops()
-                .merge(mapping, c.first, c.last, &guard);
+            merge_private_blocks(gmem, mapping, *c, &guard);
         }
     }
     Ok(())
+}
+
+/// Merges the split blocks overlapping `range` whose pages are all private.
+fn merge_private_blocks(
+    gmem: &GmemInode,
+    mapping: &Mapping,
+    range: Range,
+    guard: &InvalidateWriteGuard<'_>,
+) {
+    let Ok(params) = gmem.params() else {
+        return;
+    };
+    let allocator = params.allocator.ops();
+    let step = allocator.pages_per_folio();
+    if step == 1 {
+        return;
+    }
+    let mut base = range.first - range.first.checked_rem(step).unwrap_or(0);
+    while base <= range.last {
+        let last = base + step - 1;
+        if gmem.all_private(base, last, guard).unwrap_or(false) {
+            allocator.merge(mapping, base, last, guard);
+        }
+        base += step;
+    }
 }
 
 /// Returns the first page in `changes` whose folio has a reference beyond the page cache's, or is

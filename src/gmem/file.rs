@@ -61,12 +61,13 @@ impl FileOperations for GmemFile {
             return Err(errno::eopnotsupp());
         }
         // The VFS has checked `offset >= 0`, `len > 0` and that `offset + len` does not overflow.
-        let page = PAGE_SIZE as i64;
-        if offset % page != 0 || len % page != 0 {
+        // Whole folios only: pages, or huge pages for a huge-page file.
+        let unit = (inode.data().params()?.allocator.ops().pages_per_folio() * PAGE_SIZE) as i64;
+        if offset.checked_rem(unit) != Some(0) || len.checked_rem(unit) != Some(0) {
             return Err(EINVAL);
         }
         if mode & punch != 0 {
-            punch_hole(inode, offset, len);
+            punch_hole(inode, offset, len)?;
         } else {
             allocate(inode, offset, len)?;
         }
@@ -125,17 +126,21 @@ fn allocate(inode: &Inode<GmemInode>, offset: i64, len: i64) -> Result {
     Ok(())
 }
 
-/// Frees the pages of `offset..offset + len` (bytes, page aligned; may extend past the end of the
-/// file). Their shareability is kept.
-fn punch_hole(inode: &Inode<GmemInode>, offset: i64, len: i64) {
+/// Frees the pages of `offset..offset + len` (bytes, aligned to the file's folios; may extend past
+/// the end of the file). Their shareability is kept. `EAGAIN` if a split huge page has a page
+/// someone still holds.
+fn punch_hole(inode: &Inode<GmemInode>, offset: i64, len: i64) -> Result {
     let gmem = inode.data();
-    let Ok(params) = gmem.params() else {
-        return;
-    };
+    let params = gmem.params()?;
     let page = PAGE_SIZE as u64;
     let first = (offset as u64 / page) as usize;
     // `offset + len` does not overflow (checked by the VFS) and is past `offset`.
     let last = ((offset as u64 + len as u64) / page - 1) as usize;
+    // Nothing lives past the end of the file.
+    if first >= params.pages {
+        return Ok(());
+    }
+    let last = last.min(params.pages - 1);
     let mapping = inode.mapping();
     let guard = mapping.invalidate_lock();
     // KVM must not map the pages while, or after, they go.
@@ -143,7 +148,7 @@ fn punch_hole(inode: &Inode<GmemInode>, offset: i64, len: i64) {
     params
         .allocator
         .ops()
-        .free_range(mapping, first, last, &guard);
+        .free_range(mapping, first, last, &guard)
 }
 
 fn convert_ioctl(inode: &Inode<GmemInode>, arg: usize, to: Shareability) -> Result<isize> {

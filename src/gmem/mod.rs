@@ -18,8 +18,10 @@
 //!
 //! 1. `mmap_lock` (held by the MM around a host fault);
 //! 2. `mapping->invalidate_lock` (this module);
-//! 3. the folio lock;
-//! 4. `i_mmap_rwsem`, page-table, `i_pages` and LRU locks (inside the unmap and filemap calls).
+//! 3. `GmemInode::alloc_lock` (huge-page files only: one allocation per file at a time, taken with
+//!    the invalidate lock shared);
+//! 4. the folio lock (a split block's pages are all locked while they go into the page cache);
+//! 5. `i_mmap_rwsem`, page-table, `i_pages`, LRU and `hugetlb_lock` (inside the mm calls).
 //!
 //! So a conversion, which holds the invalidate lock exclusive, never touches userspace memory (it
 //! reads its arguments before and writes `error_offset` after). A debugfs reader takes the
@@ -43,8 +45,10 @@ use allocator::FileAllocator;
 use core::fmt::{self, Write};
 use core::sync::atomic::{AtomicUsize, Ordering};
 use kernel::c_str;
+use kernel::new_mutex;
 use kernel::page::PAGE_SIZE;
 use kernel::prelude::*;
+use kernel::sync::Mutex;
 use kernel::types::ARef;
 
 pub(crate) use file::GmemFile;
@@ -122,6 +126,10 @@ pub(crate) struct GmemInode {
     params: SetOnce<Params>,
     /// The VM the file was made for, if it was made through KVM.
     kvm: KvmLink,
+    /// Serialises the allocation of huge blocks, so that two faults on one block never take two
+    /// of the file's reserved huge pages (the second would find the reservation used up).
+    #[pin]
+    alloc_lock: Mutex<()>,
 }
 
 impl GmemInode {
@@ -167,8 +175,32 @@ impl GmemInode {
         Ok(Shareability::from_attributes(entry.value))
     }
 
-    /// Returns the locked folio holding page `index`, allocating one if there is none. A new folio
-    /// is not zeroed yet: see [`Self::prepare`].
+    /// Whether any page of `first..=last` is shared.
+    fn any_shared(
+        &self,
+        first: usize,
+        last: usize,
+        guard: &impl InvalidateLockHeld,
+    ) -> Result<bool> {
+        let target = Shareability::Shared.to_attributes();
+        Ok(self
+            .shareability
+            .ranges(first, last, guard)?
+            .any(|e| e.value == target))
+    }
+
+    /// Whether every page of `first..=last` is private.
+    fn all_private(
+        &self,
+        first: usize,
+        last: usize,
+        guard: &impl InvalidateLockHeld,
+    ) -> Result<bool> {
+        Ok(!self.any_shared(first, last, guard)?)
+    }
+
+    /// Returns the locked folio holding page `index`, allocating its block if it is empty. A new
+    /// folio is not zeroed yet: see [`Self::prepare`].
     fn get_folio(
         &self,
         mapping: &Mapping,
@@ -177,18 +209,27 @@ impl GmemInode {
     ) -> Result<LockedFolio> {
         let params = self.params()?;
         let allocator = params.allocator.ops();
-        let base = index - index % allocator.pages_per_folio();
+        let per_folio = allocator.pages_per_folio();
+        let base = index - index.checked_rem(per_folio).unwrap_or(0);
         loop {
             if let Some(folio) = mapping.lock_folio(index, guard)? {
                 return Ok(folio);
             }
-            let folio = allocator.alloc_folio(base)?;
-            match mapping.add_folio(folio, base, uapi::GFP_HIGHUSER, guard) {
-                Ok(folio) => return Ok(folio),
-                // Someone else added one first: use theirs.
-                Err(e) if e == EEXIST => continue,
-                Err(e) => return Err(e),
+            if per_folio == 1 {
+                match allocator.populate(mapping, base, index, false, guard) {
+                    Ok(folio) => return Ok(folio),
+                    // Someone else added one first: use theirs.
+                    Err(e) if e == EEXIST => continue,
+                    Err(e) => return Err(e),
+                }
             }
+            let _alloc = self.alloc_lock.lock();
+            if let Some(folio) = mapping.lock_folio(index, guard)? {
+                return Ok(folio);
+            }
+            let last = (base + per_folio - 1).min(params.pages - 1);
+            let split = self.any_shared(base, last, guard)?;
+            return allocator.populate(mapping, base, index, split, guard);
         }
     }
 }
@@ -229,6 +270,7 @@ impl PseudoFsInode for GmemInode {
             shareability <- ctx.maple_tree(),
             params: SetOnce::new(),
             kvm: KvmLink::new(),
+            alloc_lock <- new_mutex!(()),
         }? Error)
     }
 
@@ -241,6 +283,16 @@ impl PseudoFsInode for GmemInode {
         let _kvm = inode.data().kvm.invalidate(first, last, &guard);
     }
 
+    fn evict(inode: &Inode<Self>) {
+        let Ok(params) = inode.data().params() else {
+            return;
+        };
+        // Nobody else can reach the inode any more; the lock is the allocator's proof.
+        let mapping = inode.mapping();
+        let guard = mapping.invalidate_lock();
+        params.allocator.ops().release_all(mapping, &guard);
+    }
+
     fn show(info: InodeInfo<'_>, gmem: &Self, out: &mut ShowBuf) -> fmt::Result {
         let guard = info.mapping.invalidate_lock_shared();
         writeln!(out, "ino: {}", info.ino)?;
@@ -248,6 +300,7 @@ impl PseudoFsInode for GmemInode {
         if let Ok(params) = gmem.params() {
             writeln!(out, "flags: {:#x}", params.flags)?;
             writeln!(out, "allocator: {}", params.allocator.ops().name())?;
+            params.allocator.ops().show(info.mapping, &guard, out)?;
             writeln!(
                 out,
                 "vm: {}",
@@ -301,7 +354,8 @@ impl debugfs::Show for Stats {
             out,
             "full_lru_drains: {}",
             FULL_LRU_DRAINS.load(Ordering::Relaxed)
-        )
+        )?;
+        allocator::show_stats(out)
     }
 }
 
@@ -330,7 +384,7 @@ pub(crate) fn create(
     valid_flags: u64,
 ) -> Result<ARef<File>> {
     let pages = validate_create(args, valid_flags)?;
-    let allocator = FileAllocator::new(args.flags)?;
+    let allocator = FileAllocator::new(args.flags, pages)?;
     let mut new = fs.new_inode()?;
     // `validate_create` bounded the size by `MAX_LFS_FILESIZE`, so it fits an `i64`.
     new.set_size(args.size as i64);

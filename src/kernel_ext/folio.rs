@@ -98,18 +98,63 @@ impl Folio {
     }
 }
 
-/// A folio just allocated: in no mapping and not locked. Only [`Folio::alloc`] makes one, and
-/// adding it to a page cache consumes it.
+/// A folio in no mapping: just allocated, or taken back out of a page cache. Adding it to a page
+/// cache consumes it. (A lockless page-cache lookup that found it before it was taken out may still
+/// hold a reference or its lock for a moment, until it notices.)
 ///
 /// # Invariants
 ///
-/// The folio belongs to no mapping, and nobody but the owner of this object can lock it.
+/// The folio belongs to no mapping.
 pub(crate) struct NewFolio(ARef<Folio>);
 
 impl NewFolio {
+    /// Takes over a folio that belongs to no mapping.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` must be a folio in no mapping whose one reference the caller gives up.
+    #[cfg(rust_gmem_hugetlb)]
+    pub(crate) unsafe fn from_raw(ptr: *mut bindings::folio) -> Self {
+        // SAFETY: The caller hands over a reference to a valid, hence non-null, folio.
+        // INVARIANT: The caller guarantees it belongs to no mapping.
+        Self(unsafe { ARef::from_raw(NonNull::new_unchecked(ptr.cast())) })
+    }
+
+    #[cfg(rust_gmem_hugetlb)]
+    /// Takes back a folio given up with [`NewFolio::into_folio`].
+    ///
+    /// # Safety
+    ///
+    /// The folio must belong to no mapping.
+    pub(crate) unsafe fn adopt(folio: ARef<Folio>) -> Self {
+        // INVARIANT: The caller guarantees it belongs to no mapping.
+        Self(folio)
+    }
+
     /// Gives up the guarantee and returns the reference.
     pub(crate) fn into_folio(self) -> ARef<Folio> {
         self.0
+    }
+
+    #[cfg(rust_gmem_hugetlb)]
+    /// Whether the folio's contents are valid.
+    pub(crate) fn is_uptodate(&self) -> bool {
+        // SAFETY: The folio is valid.
+        unsafe { bindings::rust_gmem_folio_test_uptodate(self.as_ptr()) }
+    }
+
+    #[cfg(rust_gmem_hugetlb)]
+    /// Fills the whole folio with zeroes.
+    pub(crate) fn zero(&self) {
+        // SAFETY: The folio is valid and in no mapping, so nobody else reads or writes it.
+        unsafe { bindings::rust_gmem_folio_zero(self.as_ptr()) };
+    }
+
+    #[cfg(rust_gmem_hugetlb)]
+    /// Marks the folio's contents valid.
+    pub(crate) fn mark_uptodate(&self) {
+        // SAFETY: The folio is in no mapping, so nobody else looks at the flag yet.
+        unsafe { bindings::rust_gmem_folio_set_uptodate(self.as_ptr()) };
     }
 }
 

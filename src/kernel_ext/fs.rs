@@ -47,6 +47,10 @@ pub(crate) trait PseudoFsInode: Sized + Send + Sync + 'static {
     /// stays in the file (`MF_DELAYED`). Called with the folio locked.
     fn memory_failure(_inode: &Inode<Self>, _first: usize, _last: usize) {}
 
+    /// Called when the inode is evicted (its last reference and file are gone), before its page
+    /// cache is truncated.
+    fn evict(_inode: &Inode<Self>) {}
+
     /// Writes the text of the inode's debugfs file (see [`NewInode::create_debugfs_file`]).
     fn show(_info: InodeInfo<'_>, _data: &Self, _out: &mut ShowBuf) -> fmt::Result {
         Ok(())
@@ -587,6 +591,9 @@ impl<T: PseudoFsInode> PseudoFs<T> {
     ///
     /// Called by the VFS with an inode of this filesystem whose last reference is gone.
     unsafe extern "C" fn evict_inode(inode: *mut bindings::inode) {
+        // SAFETY: The inode is one of ours (this table is only used by our superblock), valid
+        // until `destroy_inode`.
+        T::evict(unsafe { Inode::<T>::from_raw(inode) });
         // SAFETY: The VFS evicts an inode whose last reference is gone; nothing else uses it.
         unsafe {
             bindings::truncate_inode_pages_final(addr_of_mut!((*inode).i_data));

@@ -12,6 +12,8 @@ use kernel::error::to_result;
 use kernel::ffi::c_int;
 use kernel::prelude::*;
 use kernel::types::Opaque;
+#[cfg(rust_gmem_hugetlb)]
+use kernel::{alloc::KVVec, page::PAGE_SIZE, types::ARef};
 
 /// A page-cache mapping.
 ///
@@ -104,7 +106,7 @@ impl Mapping {
     pub(crate) fn lock_folio(
         &self,
         index: usize,
-        _guard: &impl InvalidateLockHeld,
+        _guard: &(impl InvalidateLockHeld + ?Sized),
     ) -> Result<Option<LockedFolio>> {
         // SAFETY: The mapping is valid.
         folio::lookup_result(unsafe {
@@ -119,7 +121,7 @@ impl Mapping {
         folio: NewFolio,
         index: usize,
         gfp: bindings::gfp_t,
-        _guard: &impl InvalidateLockHeld,
+        _guard: &(impl InvalidateLockHeld + ?Sized),
     ) -> Result<LockedFolio> {
         // SAFETY: The mapping is valid, and `folio` belongs to no mapping and is not locked
         // (`NewFolio` invariant), as `filemap_add_folio()` requires.
@@ -128,6 +130,79 @@ impl Mapping {
         })?;
         // SAFETY: `filemap_add_folio()` returns the folio locked on success.
         Ok(unsafe { LockedFolio::from_locked(folio.into_folio()) })
+    }
+
+    /// Adds `folio` to the page cache at `index` without putting it on the LRU (and without a memcg
+    /// charge), as hugetlbfs adds its folios, and returns it locked. On failure (`EEXIST` if a
+    /// folio is there, `ENOMEM` if the page cache cannot grow, never with `__GFP_NOFAIL` in `gfp`)
+    /// the folio is given back.
+    #[cfg(rust_gmem_hugetlb)]
+    pub(crate) fn add_folio_nolru(
+        &self,
+        folio: NewFolio,
+        index: usize,
+        gfp: bindings::gfp_t,
+        _guard: &(impl InvalidateLockHeld + ?Sized),
+    ) -> Result<LockedFolio, (Error, NewFolio)> {
+        // SAFETY: The mapping is valid and `folio` belongs to no mapping (`NewFolio` invariant).
+        // The helper locks the folio atomically, so a lookup that still holds it is harmless.
+        let ret = unsafe {
+            bindings::rust_gmem_filemap_add_folio_nolru(self.as_ptr(), folio.as_ptr(), index, gfp)
+        };
+        if ret != 0 {
+            return Err((Error::from_errno(ret), folio));
+        }
+        // SAFETY: The helper returns the folio locked on success.
+        Ok(unsafe { LockedFolio::from_locked(folio.into_folio()) })
+    }
+
+    /// Takes a folio that this thread added and kept locked back out of the page cache (lookups
+    /// that found it meanwhile wait for the lock, then see that it is gone and retry).
+    #[cfg(rust_gmem_hugetlb)]
+    pub(crate) fn remove_locked(&self, folio: LockedFolio) -> NewFolio {
+        let folio_ref: ARef<Folio> = (&*folio).into();
+        // SAFETY: The folio is locked (`LockedFolio`) and in this mapping (the caller added it),
+        // as `generic_error_remove_folio()` requires; it cannot fail for a regular file's folio.
+        unsafe { bindings::generic_error_remove_folio(self.as_ptr(), folio.as_ptr()) };
+        drop(folio);
+        // SAFETY: The folio was just taken out of the page cache.
+        unsafe { NewFolio::adopt(folio_ref) }
+    }
+
+    /// Takes the folios of pages `first..=last` out of the page cache (unmapping them from userspace
+    /// first) and returns them, in index order, with the references that keep them alive. The
+    /// range must cover whole folios.
+    #[cfg(rust_gmem_hugetlb)]
+    pub(crate) fn detach_folios(
+        &self,
+        first: usize,
+        last: usize,
+        guard: &InvalidateWriteGuard<'_>,
+    ) -> Result<KVVec<NewFolio>> {
+        let mut folios = KVVec::new();
+        let full = self.for_each_folio(first, last, guard, |folio| {
+            if folio.index() < first || folio.index() + folio.nr_pages() - 1 > last {
+                return ControlFlow::Break(EINVAL);
+            }
+            // SAFETY: The folio is taken out of the page cache below, before this function hands
+            // it out; on an early return the references are only dropped.
+            let folio = unsafe { NewFolio::adopt(folio.into()) };
+            match folios.push(folio, GFP_KERNEL) {
+                Ok(()) => ControlFlow::Continue(()),
+                Err(_) => ControlFlow::Break(ENOMEM),
+            }
+        });
+        if let Some(e) = full {
+            return Err(e);
+        }
+        // Every folio of the range is whole inside it (checked above), so truncation removes each
+        // one; under the invalidate lock held exclusive nobody adds one back.
+        self.truncate_range(
+            (first * PAGE_SIZE) as i64,
+            ((last + 1) * PAGE_SIZE) as i64 - 1,
+            guard,
+        );
+        Ok(folios)
     }
 
     /// Removes the pages of bytes `start..=end` from the page cache, unmapping them from userspace
@@ -149,7 +224,7 @@ impl Mapping {
         &self,
         first: usize,
         last: usize,
-        _guard: &impl InvalidateLockHeld,
+        _guard: &(impl InvalidateLockHeld + ?Sized),
         mut f: impl FnMut(&Folio) -> ControlFlow<B>,
     ) -> Option<B> {
         let mut index = first;

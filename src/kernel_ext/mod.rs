@@ -13,6 +13,8 @@ pub(crate) mod debugfs;
 pub(crate) mod file;
 pub(crate) mod folio;
 pub(crate) mod fs;
+#[cfg(rust_gmem_hugetlb)]
+pub(crate) mod hugetlb;
 #[cfg(rust_gmem_kvm)]
 pub(crate) mod kvm;
 // A kernel without the KVM provider patch: files belong to no VM.

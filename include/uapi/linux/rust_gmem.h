@@ -28,8 +28,27 @@
 #define GUEST_MEMFD_FLAG_INIT_SHARED	(1ULL << 1)
 #endif
 
+/*
+ * GUEST_MEMFD_FLAG_HUGETLB: memory comes from the hugetlb pool, in pages of the size whose log2 is in
+ * bits 58..63 (as MAP_HUGE_*; GUESTMEM_HUGETLB_FLAG_2MB or _1GB). The file's huge pages are reserved
+ * at creation (-ENOMEM if the pool is short); its size and fallocate ranges are multiples of the huge
+ * page size (-EINVAL). Needs a kernel with patches/0003-*.patch (-EOPNOTSUPP without). Encoding as in
+ * the "1G page support for guest_memfd" RFC v2.
+ */
+#ifndef GUEST_MEMFD_FLAG_HUGETLB
+#define GUEST_MEMFD_FLAG_HUGETLB	(1ULL << 2)
+#endif
+#ifndef GUESTMEM_HUGETLB_FLAG_SHIFT
+#define GUESTMEM_HUGETLB_FLAG_SHIFT	58
+#define GUESTMEM_HUGETLB_FLAG_MASK	0x3fULL
+#define GUESTMEM_HUGETLB_FLAG_2MB	(21ULL << GUESTMEM_HUGETLB_FLAG_SHIFT)
+#define GUESTMEM_HUGETLB_FLAG_1GB	(30ULL << GUESTMEM_HUGETLB_FLAG_SHIFT)
+#endif
+
 /* Every flag this version of the module accepts. */
-#define RUST_GMEM_VALID_FLAGS	(GUEST_MEMFD_FLAG_MMAP | GUEST_MEMFD_FLAG_INIT_SHARED)
+#define RUST_GMEM_VALID_FLAGS	(GUEST_MEMFD_FLAG_MMAP | GUEST_MEMFD_FLAG_INIT_SHARED | \
+				 GUEST_MEMFD_FLAG_HUGETLB | \
+				 (GUESTMEM_HUGETLB_FLAG_MASK << GUESTMEM_HUGETLB_FLAG_SHIFT))
 
 /*
  * In-place conversion, on the guest_memfd file, in the "1G page support for guest_memfd" RFC v2 form.

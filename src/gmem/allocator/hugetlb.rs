@@ -1,0 +1,418 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The hugetlb allocator: each block of the file is one huge page (2 MiB or 1 GiB) from the hugetlb
+//! pool, reserved for the file when it is created, as the RFC's `guestmem_hugetlb`.
+//!
+//! Huge folios and the order-0 folios split from them are kept off the LRU (as hugetlbfs keeps its
+//! folios), so a page's only expected reference is the page cache's. A split block always has all
+//! its pages in the page cache: it is only ever freed whole, merged back first, so the pool gets
+//! back the huge page it lent (and its free and reserved counts are as before).
+//!
+//! Restructuring a block takes its folios out of the page cache (so no lookup can find them),
+//! changes them, and puts the result back. Putting back what was there before cannot fail: it uses
+//! `__GFP_NOFAIL` for the few page-cache nodes it may need, which is how a failed split or merge is
+//! rolled back without losing data.
+
+use super::{Allocator, ShowBuf};
+use crate::kernel_ext::folio::{LockedFolio, NewFolio};
+use crate::kernel_ext::hugetlb::{Hstate, Subpool};
+use crate::kernel_ext::mapping::{InvalidateLockHeld, InvalidateWriteGuard, Mapping};
+use crate::kernel_ext::{sched, uapi};
+use core::fmt::{self, Write};
+use core::ops::ControlFlow;
+use core::sync::atomic::{AtomicUsize, Ordering};
+use kernel::alloc::KVVec;
+use kernel::page::PAGE_SIZE;
+use kernel::prelude::*;
+
+/// Huge folios split into order-0 folios, module-wide; shown in debugfs.
+pub(crate) static SPLITS: AtomicUsize = AtomicUsize::new(0);
+/// Split blocks merged back into huge folios, module-wide; shown in debugfs.
+pub(crate) static MERGES: AtomicUsize = AtomicUsize::new(0);
+/// Split huge pages given up because a page was still held when the file went; shown in debugfs.
+pub(crate) static FORGOTTEN: AtomicUsize = AtomicUsize::new(0);
+
+/// How many times a merge that found a page busy is retried before the block stays split: lookups
+/// that raced with the restructuring drop their references within a few reschedules.
+const MERGE_RETRIES: usize = 8;
+
+/// Huge pages of one size, reserved for one file.
+pub(crate) struct Hugetlb {
+    pool: Subpool,
+    /// Pages per huge page.
+    pages: usize,
+    name: &'static str,
+}
+
+impl Hugetlb {
+    /// Reserves the huge pages of a file of `pages` pages, in pages of `1 << log2_size` bytes.
+    pub(crate) fn new(log2_size: u32, pages: usize) -> Result<Self> {
+        let name = match log2_size {
+            21 => "hugetlb-2M",
+            30 => "hugetlb-1G",
+            // The uAPI names these two sizes; x86 has no other.
+            _ => return Err(EINVAL),
+        };
+        let hstate = Hstate::of_size_log(log2_size).ok_or(EINVAL)?;
+        let per_huge = hstate.pages_per_huge_page();
+        // Checked arithmetic: no panic path, although a huge page has at least one page.
+        if pages.checked_rem(per_huge) != Some(0) {
+            return Err(EINVAL);
+        }
+        Ok(Self {
+            pool: Subpool::new(hstate, pages.checked_div(per_huge).ok_or(EINVAL)?)?,
+            pages: per_huge,
+            name,
+        })
+    }
+
+    /// Whether page `index` is the first of a block.
+    fn starts_block(&self, index: usize) -> bool {
+        index.checked_rem(self.pages) == Some(0)
+    }
+
+    /// The first page of each block overlapping `first..=last`.
+    fn blocks(&self, first: usize, last: usize) -> impl Iterator<Item = usize> {
+        let step = self.pages;
+        let block = |i: usize| i.checked_div(step).unwrap_or(i);
+        (block(first)..=block(last)).map(move |b| b * step)
+    }
+
+    /// The number of pages of the folio at the start of the block at `base`, or `None` if the block
+    /// is empty (1 means split).
+    fn block_state(
+        &self,
+        mapping: &Mapping,
+        base: usize,
+        guard: &dyn InvalidateLockHeld,
+    ) -> Option<usize> {
+        mapping.for_each_folio(base, base, guard, |f| ControlFlow::Break(f.nr_pages()))
+    }
+
+    /// Puts a folio back at `index` after a failed restructuring; cannot fail: only a folio just
+    /// taken out goes back, so the slot is free, and `__GFP_NOFAIL` gets the page-cache nodes.
+    fn put_back(mapping: &Mapping, folio: NewFolio, index: usize, guard: &dyn InvalidateLockHeld) {
+        let gfp = uapi::GFP_KERNEL | uapi::__GFP_NOFAIL;
+        // Unlocks at once; an error is impossible (see above) and would only drop our reference.
+        drop(mapping.add_folio_nolru(folio, index, gfp, guard));
+    }
+
+    /// Merges `pages` (a split block, taken out of the page cache), retrying while a lookup that
+    /// raced with us still holds one. The contents are kept; pages never used are zeroed first, so
+    /// the merged folio is up to date.
+    fn merge_pages(&self, pages: KVVec<NewFolio>) -> Result<NewFolio, KVVec<NewFolio>> {
+        for page in pages.iter() {
+            if !page.is_uptodate() {
+                page.zero();
+                page.mark_uptodate();
+            }
+        }
+        let mut pages = pages;
+        for _ in 0..MERGE_RETRIES {
+            match self.pool.merge(pages) {
+                Ok(folio) => {
+                    folio.mark_uptodate();
+                    MERGES.fetch_add(1, Ordering::Relaxed);
+                    return Ok(folio);
+                }
+                Err((_, back)) => pages = back,
+            }
+            sched::cond_resched();
+        }
+        Err(pages)
+    }
+
+    /// Merges `pages` and frees the huge page, or, if a page is still held, gives the huge page up
+    /// ([`Subpool::forget`]): the pool shrinks by one and the held page is freed when let go.
+    fn free_pages(&self, pages: KVVec<NewFolio>) {
+        match self.merge_pages(pages) {
+            // The last reference: back to the pool.
+            Ok(folio) => drop(folio),
+            Err(pages) => {
+                FORGOTTEN.fetch_add(1, Ordering::Relaxed);
+                self.pool.forget(pages);
+            }
+        }
+    }
+
+    /// Adds the pages of a split block at `base`, keeping them locked until all are in (a lookup
+    /// that finds one waits until the block is complete or taken back). On failure every page is
+    /// taken back out and returned, in order.
+    fn insert_split(
+        &self,
+        mapping: &Mapping,
+        base: usize,
+        pages: KVVec<NewFolio>,
+        guard: &dyn InvalidateLockHeld,
+    ) -> Result<KVVec<LockedFolio>, (Error, KVVec<NewFolio>)> {
+        let n = pages.len();
+        // Both allocated first, so that the rollback cannot fail.
+        let (mut locked, mut back) = match (
+            KVVec::with_capacity(n, GFP_KERNEL),
+            KVVec::with_capacity(n, GFP_KERNEL),
+        ) {
+            (Ok(l), Ok(b)) => (l, b),
+            _ => return Err((ENOMEM, pages)),
+        };
+        let mut rest = pages.into_iter();
+        let mut failed = None;
+        for (i, page) in rest.by_ref().enumerate() {
+            match mapping.add_folio_nolru(page, base + i, uapi::GFP_HIGHUSER, guard) {
+                // Cannot fail: the capacity is reserved.
+                Ok(folio) => {
+                    let _ = locked.push(folio, GFP_KERNEL);
+                }
+                Err((e, page)) => {
+                    failed = Some((e, page));
+                    break;
+                }
+            }
+        }
+        let Some((e, page)) = failed else {
+            return Ok(locked);
+        };
+        // None of these pushes can fail: the capacity is reserved.
+        for folio in locked.into_iter() {
+            let _ = back.push(mapping.remove_locked(folio), GFP_KERNEL);
+        }
+        let _ = back.push(page, GFP_KERNEL);
+        for page in rest {
+            let _ = back.push(page, GFP_KERNEL);
+        }
+        Err((e, back))
+    }
+
+    /// Splits the huge folio `folio`, taken out of the block at `base`, and puts its pages in the
+    /// page cache; on failure puts the huge folio (or, if it cannot be merged again, its pages)
+    /// back as it was.
+    fn split_block(
+        &self,
+        mapping: &Mapping,
+        base: usize,
+        folio: NewFolio,
+        guard: &InvalidateWriteGuard<'_>,
+    ) -> Result {
+        let pages = match self.pool.split(folio) {
+            Ok(pages) => pages,
+            Err((e, folio)) => {
+                Self::put_back(mapping, folio, base, guard);
+                return Err(e);
+            }
+        };
+        SPLITS.fetch_add(1, Ordering::Relaxed);
+        match self.insert_split(mapping, base, pages, guard) {
+            Ok(locked) => {
+                // Unlocks every page.
+                drop(locked);
+                Ok(())
+            }
+            Err((e, pages)) => {
+                match self.merge_pages(pages) {
+                    Ok(folio) => Self::put_back(mapping, folio, base, guard),
+                    // Still split, but every page is back with its contents.
+                    Err(pages) => {
+                        for (i, page) in pages.into_iter().enumerate() {
+                            Self::put_back(mapping, page, base + i, guard);
+                        }
+                    }
+                }
+                Err(e)
+            }
+        }
+    }
+}
+
+impl Allocator for Hugetlb {
+    fn name(&self) -> &'static str {
+        self.name
+    }
+
+    fn pages_per_folio(&self) -> usize {
+        self.pages
+    }
+
+    fn populate(
+        &self,
+        mapping: &Mapping,
+        base: usize,
+        index: usize,
+        split: bool,
+        guard: &dyn InvalidateLockHeld,
+    ) -> Result<LockedFolio> {
+        // The file's pages are reserved, so this fails only if the file's accounting is wrong.
+        let folio = self.pool.alloc()?;
+        if !split {
+            // Freed back to the pool on error.
+            return mapping
+                .add_folio_nolru(folio, base, uapi::GFP_HIGHUSER, guard)
+                .map_err(|(e, _)| e);
+        }
+        // A fresh folio has no other reference: only the vmemmap restore can fail.
+        let pages = self.pool.split(folio).map_err(|(e, _)| e)?;
+        SPLITS.fetch_add(1, Ordering::Relaxed);
+        match self.insert_split(mapping, base, pages, guard) {
+            Ok(locked) => {
+                let mut wanted = None;
+                for folio in locked.into_iter() {
+                    if folio.index() == index {
+                        wanted = Some(folio);
+                    }
+                    // The others are unlocked here.
+                }
+                wanted.ok_or(EINVAL)
+            }
+            Err((e, pages)) => {
+                self.free_pages(pages);
+                Err(e)
+            }
+        }
+    }
+
+    fn free_range(
+        &self,
+        mapping: &Mapping,
+        first: usize,
+        last: usize,
+        guard: &InvalidateWriteGuard<'_>,
+    ) -> Result {
+        // Nothing may keep a split page: host mappings go first, then any other reference (a pin)
+        // refuses the whole punch before anything is freed.
+        mapping.unmap_pages(first, last - first + 1);
+        let busy = mapping.for_each_folio(first, last, guard, |f| {
+            // The page cache's reference and the walk's.
+            if f.nr_pages() == 1 && (f.is_mapped() || f.ref_count() > 2) {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
+        });
+        if busy.is_some() {
+            return Err(EAGAIN);
+        }
+        for base in self.blocks(first, last) {
+            sched::cond_resched();
+            if self.block_state(mapping, base, guard) != Some(1) {
+                continue;
+            }
+            let pages = mapping
+                .detach_folios(base, base + self.pages - 1, guard)
+                .map_err(|e| if e == EINVAL { EAGAIN } else { e })?;
+            match self.merge_pages(pages) {
+                Ok(folio) => drop(folio),
+                Err(pages) => {
+                    // Held by someone after all: the block stays as it was.
+                    for (i, page) in pages.into_iter().enumerate() {
+                        Self::put_back(mapping, page, base + i, guard);
+                    }
+                    return Err(EAGAIN);
+                }
+            }
+        }
+        // Whole huge folios are left: truncation gives them back to the pool.
+        mapping.truncate_range(
+            (first * PAGE_SIZE) as i64,
+            ((last + 1) * PAGE_SIZE) as i64 - 1,
+            guard,
+        );
+        Ok(())
+    }
+
+    fn release_all(&self, mapping: &Mapping, guard: &InvalidateWriteGuard<'_>) {
+        // Only split blocks need care: whole folios go back to the pool when truncated.
+        let mut bases = KVVec::new();
+        mapping.for_each_folio(0, usize::MAX, guard, |f| {
+            if f.nr_pages() == 1 && self.starts_block(f.index()) {
+                if bases.push(f.index(), GFP_KERNEL).is_err() {
+                    return ControlFlow::Break(());
+                }
+            }
+            ControlFlow::Continue(())
+        });
+        for &base in bases.iter() {
+            sched::cond_resched();
+            if let Ok(pages) = mapping.detach_folios(base, base + self.pages - 1, guard) {
+                self.free_pages(pages);
+            }
+        }
+    }
+
+    fn split(
+        &self,
+        mapping: &Mapping,
+        first: usize,
+        last: usize,
+        guard: &InvalidateWriteGuard<'_>,
+    ) -> Result<(), (Error, usize)> {
+        for base in self.blocks(first, last) {
+            match self.block_state(mapping, base, guard) {
+                Some(n) if n > 1 => {}
+                // Empty (split when allocated) or split already.
+                _ => continue,
+            }
+            let folios = mapping
+                .detach_folios(base, base + self.pages - 1, guard)
+                .map_err(|e| (e, base))?;
+            // A block with a huge folio holds only that folio.
+            let Some(folio) = folios.into_iter().next() else {
+                continue;
+            };
+            self.split_block(mapping, base, folio, guard)
+                .map_err(|e| (e, base.max(first)))?;
+        }
+        Ok(())
+    }
+
+    fn merge(
+        &self,
+        mapping: &Mapping,
+        first: usize,
+        last: usize,
+        guard: &InvalidateWriteGuard<'_>,
+    ) {
+        for base in self.blocks(first, last) {
+            sched::cond_resched();
+            if self.block_state(mapping, base, guard) != Some(1) {
+                continue;
+            }
+            let Ok(pages) = mapping.detach_folios(base, base + self.pages - 1, guard) else {
+                continue;
+            };
+            if pages.len() != self.pages {
+                // Not a whole split block (cannot happen): leave it as it was.
+                for page in pages.into_iter() {
+                    let index = page.index();
+                    Self::put_back(mapping, page, index, guard);
+                }
+                continue;
+            }
+            match self.merge_pages(pages) {
+                Ok(folio) => Self::put_back(mapping, folio, base, guard),
+                Err(pages) => {
+                    for (i, page) in pages.into_iter().enumerate() {
+                        Self::put_back(mapping, page, base + i, guard);
+                    }
+                }
+            }
+        }
+    }
+
+    fn show(
+        &self,
+        mapping: &Mapping,
+        guard: &dyn InvalidateLockHeld,
+        out: &mut ShowBuf,
+    ) -> fmt::Result {
+        let (mut huge, mut split) = (0usize, 0usize);
+        mapping.for_each_folio(0, usize::MAX, guard, |f| {
+            if f.nr_pages() > 1 {
+                huge += 1;
+            } else if self.starts_block(f.index()) {
+                split += 1;
+            }
+            ControlFlow::<()>::Continue(())
+        });
+        writeln!(out, "huge_page_size: {}", self.pages * PAGE_SIZE)?;
+        writeln!(out, "huge_folios: {huge}")?;
+        writeln!(out, "split_blocks: {split}")
+    }
+}
