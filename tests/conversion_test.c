@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * In-place conversion between shared and private, through both uAPI forms (KVM_GMEM_CONVERT_* and
- * KVM_SET_MEMORY_ATTRIBUTES2): each TEST_F runs once per form. Long-term pins come from
- * CONFIG_GUP_TEST. Needs rust_gmem loaded and debugfs mounted.
+ * KVM_SET_MEMORY_ATTRIBUTES2): each TEST_F runs once per form on 4 KiB files, and again on
+ * GUEST_MEMFD_FLAG_HUGETLB files of 2 MiB pages (both forms) and 1 GiB pages (one form), whose
+ * sizes are rounded up to whole huge pages; the tests use the first NPAGES pages. Long-term pins
+ * come from CONFIG_GUP_TEST. Needs rust_gmem loaded and debugfs mounted.
  */
 #include <linux/falloc.h>
 #include <sched.h>
@@ -17,12 +19,17 @@ FIXTURE(conv)
 {
 	int fd;
 	char *mem;
-	size_t size;
+	/* The file's size, and the part of it the tests use (NPAGES pages). */
+	size_t size, span;
+	/* Pages per folio block: 1, or the pages of a huge page. */
+	size_t block;
 };
 
 FIXTURE_VARIANT(conv)
 {
 	enum conv_form form;
+	/* Huge page size, or 0 for 4 KiB pages. */
+	uint64_t hsize;
 };
 
 FIXTURE_VARIANT_ADD(conv, gmem_convert)
@@ -35,10 +42,41 @@ FIXTURE_VARIANT_ADD(conv, attributes2)
 	.form = CONV_ATTRIBUTES2,
 };
 
+FIXTURE_VARIANT_ADD(conv, gmem_convert_2m)
+{
+	.form = CONV_GMEM_CONVERT,
+	.hsize = HUGE_2M,
+};
+
+FIXTURE_VARIANT_ADD(conv, attributes2_2m)
+{
+	.form = CONV_ATTRIBUTES2,
+	.hsize = HUGE_2M,
+};
+
+FIXTURE_VARIANT_ADD(conv, gmem_convert_1g)
+{
+	.form = CONV_GMEM_CONVERT,
+	.hsize = HUGE_1G,
+};
+
+/* The size of a file of at least `want` bytes for this variant, and its flags. */
+#define FILE_SIZE(want)	(variant->hsize ? ((want) + variant->hsize - 1) / variant->hsize * variant->hsize \
+				       : (want))
+#define FLAGS(f)	((f) | huge_flags(variant->hsize))
+
 FIXTURE_SETUP(conv)
 {
-	self->size = NPAGES * PAGE;
-	self->fd = gmem_create(self->size, GUEST_MEMFD_FLAG_MMAP | GUEST_MEMFD_FLAG_INIT_SHARED);
+	if (variant->hsize && !hugetlb_files_supported())
+		SKIP(return, "kernel without patches/0003 (huge-page files are EOPNOTSUPP)");
+	/* Two huge pages at most at a time (the fixture's file and one more). */
+	if (variant->hsize && hugetlb_available(variant->hsize) < 2)
+		SKIP(return, "fewer than 2 free %llu kB huge pages (VM memory too small?)",
+		     (unsigned long long)(variant->hsize >> 10));
+	self->span = NPAGES * PAGE;
+	self->size = FILE_SIZE(self->span);
+	self->block = variant->hsize ? variant->hsize / PAGE : 1;
+	self->fd = gmem_create(self->size, FLAGS(GUEST_MEMFD_FLAG_MMAP | GUEST_MEMFD_FLAG_INIT_SHARED));
 	ASSERT_LE(0, self->fd);
 	self->mem = gmem_map(self->fd, self->size);
 	ASSERT_NE(MAP_FAILED, self->mem);
@@ -46,9 +84,14 @@ FIXTURE_SETUP(conv)
 
 FIXTURE_TEARDOWN(conv)
 {
-	munmap(self->mem, self->size);
-	close(self->fd);
+	if (self->size) {
+		munmap(self->mem, self->size);
+		close(self->fd);
+	}
 }
+
+/* Pages in the page cache once `n` pages of the span are allocated (whole blocks). */
+#define ALLOCATED(n)	((long long)(((n) + self->block - 1) / self->block * self->block))
 
 #define TO_PRIVATE(off, len) gmem_convert(self->fd, variant->form, (off), (len), 1, NULL)
 #define TO_SHARED(off, len) gmem_convert(self->fd, variant->form, (off), (len), 0, NULL)
@@ -66,16 +109,16 @@ static int host_can_access(char *mem, size_t i)
 
 TEST_F(conv, round_trip_keeps_data)
 {
-	for (size_t i = 0; i < self->size; i++)
+	for (size_t i = 0; i < self->span; i++)
 		self->mem[i] = pattern(i);
 	ASSERT_EQ(0, TO_PRIVATE(0, self->size));
 	for (size_t i = 0; i < NPAGES; i++) {
 		EXPECT_TRUE(READ_SIGBUSES(self->mem + i * PAGE + 17));
 		EXPECT_TRUE(WRITE_SIGBUSES(self->mem + i * PAGE, 1));
 	}
-	EXPECT_EQ(NPAGES, gmem_allocated(self->fd));
+	EXPECT_EQ(ALLOCATED(NPAGES), gmem_allocated(self->fd));
 	ASSERT_EQ(0, TO_SHARED(0, self->size));
-	for (size_t i = 0; i < self->size; i++) {
+	for (size_t i = 0; i < self->span; i++) {
 		ASSERT_EQ(pattern(i), self->mem[i]) TH_LOG("byte %zu", i);
 	}
 	EXPECT_EQ(1, gmem_entries(self->fd));
@@ -83,7 +126,7 @@ TEST_F(conv, round_trip_keeps_data)
 
 TEST_F(conv, neighbours_untouched)
 {
-	memset(self->mem, 0x11, self->size);
+	memset(self->mem, 0x11, self->span);
 	ASSERT_EQ(0, TO_PRIVATE(2 * PAGE, PAGE));
 	for (size_t i = 0; i < NPAGES; i++) {
 		EXPECT_EQ(i != 2, host_can_access(self->mem, i)) TH_LOG("page %zu", i);
@@ -117,8 +160,8 @@ TEST_F(conv, before_allocation)
 	for (size_t i = 0; i < NPAGES; i++) {
 		EXPECT_EQ(i == 5 || i == 6, host_can_access(self->mem, i)) TH_LOG("page %zu", i);
 	}
-	/* Only the shared pages were faulted in, zeroed. */
-	EXPECT_EQ(2, gmem_allocated(self->fd));
+	/* Only the shared pages were faulted in (their block, for huge pages), zeroed. */
+	EXPECT_EQ(ALLOCATED(2), gmem_allocated(self->fd));
 	EXPECT_EQ(0, self->mem[5 * PAGE + 3]);
 }
 
@@ -168,9 +211,10 @@ TEST_F(conv, size_zero_is_noop)
 /* Every validation error: EINVAL and nothing changed. */
 TEST_F(conv, invalid_arguments)
 {
-	static const struct { uint64_t offset, size; } cases[] = {
+	const uint64_t size = self->size;
+	const struct { uint64_t offset, size; } cases[] = {
 		{ 1, PAGE }, { PAGE / 2, PAGE }, { 0, 1 }, { 0, PAGE + 1 }, { PAGE, PAGE - 1 },
-		{ NPAGES * PAGE, PAGE }, { (NPAGES - 1) * PAGE, 2 * PAGE }, { 0, (NPAGES + 1) * PAGE },
+		{ size, PAGE }, { size - PAGE, 2 * PAGE }, { 0, size + PAGE },
 		{ 1ULL << 40, PAGE },
 		/* offset + size overflows */
 		{ ~0ULL & ~(PAGE - 1), 2 * PAGE }, { PAGE, ~0ULL & ~(PAGE - 1) },
@@ -261,7 +305,7 @@ TEST_F(conv, bad_pointer_and_unknown_ioctl)
 
 TEST_F(conv, needs_mmap_flag)
 {
-	int fd = gmem_create(PAGE * 4, 0);
+	int fd = gmem_create(FILE_SIZE(PAGE * 4), FLAGS(0));
 
 	ASSERT_LE(0, fd);
 	EXPECT_EQ(-EINVAL, gmem_convert(fd, variant->form, 0, PAGE, 0, NULL));
@@ -316,12 +360,12 @@ TEST_F(conv, fault_on_other_cpu_then_convert)
 		SKIP(return, "needs two CPUs");
 	ASSERT_EQ(0, sched_getaffinity(0, sizeof(all), &all));
 	ASSERT_EQ(0, run_on_cpu(1));
-	memset(self->mem, 0x77, self->size);
+	memset(self->mem, 0x77, self->span);
 	ASSERT_EQ(0, run_on_cpu(0));
 	EXPECT_EQ(0, TO_PRIVATE(0, self->size));
 	ASSERT_EQ(0, sched_setaffinity(0, sizeof(all), &all));
 	ASSERT_EQ(0, TO_SHARED(0, self->size));
-	EXPECT_EQ(0x77, self->mem[self->size - 1]);
+	EXPECT_EQ(0x77, self->mem[self->span - 1]);
 }
 
 TEST_F(conv, pinned_page_does_not_block_to_shared)
@@ -342,23 +386,25 @@ TEST_F(conv, pinned_page_does_not_block_to_shared)
 /* Alternating 4 KiB conversions fragment the tree; converting it all back leaves one entry. */
 TEST_F(conv, alternating_conversions_merge_back)
 {
-	const size_t size = 16ULL << 20, pages = size / PAGE;
-	int fd = gmem_create(size, GUEST_MEMFD_FLAG_MMAP | GUEST_MEMFD_FLAG_INIT_SHARED);
+	/* 4096 pages are converted; a 1 GiB file has a shared rest after them (one more range). */
+	const size_t span = 16ULL << 20, pages = span / PAGE, size = FILE_SIZE(span);
+	const long long rest = size > span;
+	int fd = gmem_create(size, FLAGS(GUEST_MEMFD_FLAG_MMAP | GUEST_MEMFD_FLAG_INIT_SHARED));
 
 	ASSERT_LE(0, fd);
 	for (size_t i = 1; i < pages; i += 2) {
 		ASSERT_EQ(0, gmem_convert(fd, variant->form, i * PAGE, PAGE, 1, NULL)) TH_LOG("page %zu", i);
 	}
-	EXPECT_EQ((long long)pages, gmem_entries(fd));
+	EXPECT_EQ((long long)pages + rest, gmem_entries(fd));
 	/* Filling the holes one by one merges neighbours as it goes. */
 	for (size_t i = 0; i < pages; i += 2) {
 		ASSERT_EQ(0, gmem_convert(fd, variant->form, i * PAGE, PAGE, 1, NULL)) TH_LOG("page %zu", i);
 	}
-	EXPECT_EQ(1, gmem_entries(fd));
+	EXPECT_EQ(1 + rest, gmem_entries(fd));
 	for (size_t i = 0; i < pages; i += 2) {
 		ASSERT_EQ(0, gmem_convert(fd, variant->form, i * PAGE, PAGE, 0, NULL)) TH_LOG("page %zu", i);
 	}
-	EXPECT_EQ((long long)pages, gmem_entries(fd));
+	EXPECT_EQ((long long)pages + rest, gmem_entries(fd));
 	ASSERT_EQ(0, gmem_convert(fd, variant->form, 0, size, 0, NULL));
 	EXPECT_EQ(1, gmem_entries(fd));
 	close(fd);
@@ -367,17 +413,22 @@ TEST_F(conv, alternating_conversions_merge_back)
 TEST_F(conv, close_with_pinned_page)
 {
 	long long before = gmem_live_inodes();
-	int fd = gmem_create(4 * PAGE, GUEST_MEMFD_FLAG_MMAP | GUEST_MEMFD_FLAG_INIT_SHARED);
+	size_t size = FILE_SIZE(4 * PAGE);
+	int fd;
 	char *p;
 	int pin;
 
+	/* A huge page pinned at close leaves the pool (hugetlb_test checks that for 2 MiB). */
+	if (variant->hsize)
+		SKIP(return, "would give up a huge page of the pool; hugetlb_test covers it");
+	fd = gmem_create(size, FLAGS(GUEST_MEMFD_FLAG_MMAP | GUEST_MEMFD_FLAG_INIT_SHARED));
 	ASSERT_LE(0, fd);
-	p = gmem_map(fd, 4 * PAGE);
+	p = gmem_map(fd, size);
 	ASSERT_NE(MAP_FAILED, p);
 	memset(p, 0x5a, 4 * PAGE);
 	pin = gup_pin(p + PAGE, 2 * PAGE);
 	ASSERT_LE(0, pin);
-	munmap(p, 4 * PAGE);
+	munmap(p, size);
 	close(fd);
 	/* The file is gone; the pinned pages live until unpinned. */
 	EXPECT_EQ(before, gmem_live_inodes());

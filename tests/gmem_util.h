@@ -233,4 +233,65 @@ static inline void gup_unpin(int fd)
 	close(fd);
 }
 
+/* Huge page sizes of GUEST_MEMFD_FLAG_HUGETLB files. */
+#define HUGE_2M		(2ULL << 20)
+#define HUGE_1G		(1ULL << 30)
+
+/* GUEST_MEMFD_FLAG_HUGETLB with the page size encoded (0 for a 4 KiB file). */
+static inline uint64_t huge_flags(uint64_t huge_size)
+{
+	if (huge_size <= PAGE_SZ)
+		return 0;
+	return GUEST_MEMFD_FLAG_HUGETLB |
+	       ((uint64_t)__builtin_ctzll(huge_size) << GUESTMEM_HUGETLB_FLAG_SHIFT);
+}
+
+/* A counter of the hugetlb pool of huge_size pages (nr_hugepages, free_hugepages, ...), or -1. */
+static inline long long hugetlb_pool(uint64_t huge_size, const char *counter)
+{
+	char path[128], buf[64];
+
+	snprintf(path, sizeof(path), "/sys/kernel/mm/hugepages/hugepages-%llukB/%s",
+		 (unsigned long long)(huge_size >> 10), counter);
+	if (read_text(path, buf, sizeof(buf)) < 0)
+		return -1;
+	return strtoll(buf, NULL, 0);
+}
+
+/* Whether the module can make huge-page files (a kernel with patches/0003-*.patch). */
+static inline int hugetlb_files_supported(void)
+{
+	int fd = gmem_create(HUGE_2M, huge_flags(HUGE_2M));
+
+	if (fd >= 0)
+		close(fd);
+	return fd != -EOPNOTSUPP;
+}
+
+/* Huge pages of the pool that a new file can still reserve. */
+static inline long long hugetlb_available(uint64_t huge_size)
+{
+	return hugetlb_pool(huge_size, "free_hugepages") - hugetlb_pool(huge_size, "resv_hugepages");
+}
+
+/* A numeric field of the file's debugfs view, or -1. */
+static inline long long gmem_field(int fd, const char *key)
+{
+	static char text[1 << 16];
+
+	if (gmem_debugfs(fd, text, sizeof(text)) < 0)
+		return -1;
+	return debugfs_field(text, key);
+}
+
+/* A module-wide counter from debugfs' stats, or -1. */
+static inline long long gmem_stat(const char *key)
+{
+	char buf[512];
+
+	if (read_text(GMEM_DEBUGFS "/stats", buf, sizeof(buf)) < 0)
+		return -1;
+	return debugfs_field(buf, key);
+}
+
 #endif /* RUST_GMEM_UTIL_H */

@@ -439,16 +439,100 @@ static void test_files_and_flags(void)
 	kvm_vm_free(vm);
 }
 
+/*
+ * Huge pages (GUEST_MEMFD_FLAG_HUGETLB, 2 MiB): KVM maps an unsplit private huge folio with one
+ * 2 MiB mapping (kvm_gmem_get_pfn()'s max_order), and only 4 KiB pages once part of it is shared.
+ */
+#define HUGE_GPA	(1ull << 33)
+#define HUGE_SLOT	11
+#define HUGE_SIZE	(2ul << 20)
+
+static uint64_t huge_target;
+
+static void guest_touch_target(void)
+{
+	for (;;) {
+		(void)READ_ONCE(*(uint8_t *)(HUGE_GPA + READ_ONCE(huge_target)));
+		GUEST_SYNC(1);
+	}
+}
+
+static void huge_touch(struct kvm_vm *vm, struct kvm_vcpu *vcpu, uint64_t offset)
+{
+	huge_target = offset;
+	sync_global_to_guest(vm, huge_target);
+	run_to_stage(vcpu, 1);
+}
+
+static void huge_slot_add(struct kvm_vm *vm, int fd, void *mem)
+{
+	vm_set_user_memory_region2(vm, HUGE_SLOT, KVM_MEM_GUEST_MEMFD, HUGE_GPA, HUGE_SIZE, mem, fd, 0);
+}
+
+static void test_huge_mapping(void)
+{
+	uint64_t flags = GUEST_MEMFD_FLAG_MMAP | GUEST_MEMFD_FLAG_HUGETLB | GUESTMEM_HUGETLB_FLAG_2MB;
+	struct kvm_vcpu *vcpu;
+	struct kvm_vm *vm;
+	void *mem;
+	int fd;
+
+	vm = vm_create_shape_with_one_vcpu(protected_vm_shape, &vcpu, guest_touch_target);
+	fd = __vm_create_guest_memfd(vm, HUGE_SIZE, flags);
+	if (fd < 0 && (errno == EOPNOTSUPP || errno == ENOMEM)) {
+		ksft_test_result_skip("huge mapping: no 2 MiB huge-page files (%s)\n", strerror(errno));
+		kvm_vm_free(vm);
+		return;
+	}
+	TEST_ASSERT(fd >= 0, "2 MiB huge-page file: %s", strerror(errno));
+	mem = mmap(NULL, HUGE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	TEST_ASSERT(mem != MAP_FAILED, "mmap: %s", strerror(errno));
+	huge_slot_add(vm, fd, mem);
+	virt_map(vm, HUGE_GPA, HUGE_GPA, HUGE_SIZE / PAGE_SIZE);
+	vm_set_memory_attributes(vm, HUGE_GPA, HUGE_SIZE, KVM_MEMORY_ATTRIBUTE_PRIVATE);
+
+	/* Unsplit: one 2 MiB mapping. */
+	huge_touch(vm, vcpu, 5 * PAGE_SIZE);
+	TEST_ASSERT(vm_get_stat(vm, "pages_2m") == 1, "unsplit huge folio: pages_2m %lu",
+		    vm_get_stat(vm, "pages_2m"));
+
+	/* One page shared: the folio is split, the mapping goes, and private pages map at 4 KiB. */
+	gmem_convert(fd, PAGE_SIZE, PAGE_SIZE, false);
+	vm_set_memory_attributes(vm, HUGE_GPA + PAGE_SIZE, PAGE_SIZE, 0);
+	TEST_ASSERT(vm_get_stat(vm, "pages_2m") == 0, "split: pages_2m %lu",
+		    vm_get_stat(vm, "pages_2m"));
+	huge_touch(vm, vcpu, 5 * PAGE_SIZE);
+	huge_touch(vm, vcpu, PAGE_SIZE);
+	TEST_ASSERT(vm_get_stat(vm, "pages_2m") == 0 && vm_get_stat(vm, "pages_4k") >= 2,
+		    "split: pages_2m %lu pages_4k %lu", vm_get_stat(vm, "pages_2m"),
+		    vm_get_stat(vm, "pages_4k"));
+
+	/* Private again: merged; a fresh slot (no old 4 KiB mappings) maps it at 2 MiB again. */
+	gmem_convert(fd, PAGE_SIZE, PAGE_SIZE, true);
+	vm_set_memory_attributes(vm, HUGE_GPA + PAGE_SIZE, PAGE_SIZE, KVM_MEMORY_ATTRIBUTE_PRIVATE);
+	vm_set_user_memory_region2(vm, HUGE_SLOT, 0, HUGE_GPA, 0, NULL, -1, 0);
+	huge_slot_add(vm, fd, mem);
+	huge_touch(vm, vcpu, 7 * PAGE_SIZE);
+	TEST_ASSERT(vm_get_stat(vm, "pages_2m") == 1, "merged: pages_2m %lu",
+		    vm_get_stat(vm, "pages_2m"));
+	ksft_test_result_pass("huge mapping: 2 MiB while unsplit, 4 KiB while split, 2 MiB once merged\n");
+
+	munmap(mem, HUGE_SIZE);
+	close(fd);
+	kvm_vm_free(vm);
+}
+
 int main(int argc, char *argv[])
 {
 	TEST_REQUIRE(kvm_check_cap(KVM_CAP_VM_TYPES) & BIT(KVM_X86_SW_PROTECTED_VM));
 
 	ksft_print_header();
-	ksft_set_plan(12);
+	ksft_set_plan(13);
 	test_files_and_flags();
 	test_sharing();
 	test_convert_while_guest_mapped();
 	test_memory_failure();
 	test_conversion_race();
+	test_huge_mapping();
 	ksft_finished();
 }
