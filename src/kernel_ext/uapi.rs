@@ -6,16 +6,16 @@ use super::bindings;
 use kernel::types::{AsBytes, FromBytes};
 
 pub(crate) use bindings::{kvm_create_guest_memfd, kvm_gmem_convert, kvm_memory_attributes2};
-pub(crate) use bindings::{
-    GUESTMEM_HUGETLB_FLAG_MASK, GUESTMEM_HUGETLB_FLAG_SHIFT, GUEST_MEMFD_FLAG_HUGETLB,
-};
 #[cfg(rust_gmem_hugetlb)]
-pub(crate) use bindings::{GFP_KERNEL, __GFP_NOFAIL};
+pub(crate) use bindings::{__GFP_NOFAIL, GFP_KERNEL};
 pub(crate) use bindings::{
     FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE, GFP_HIGHUSER, GUEST_MEMFD_FLAG_INIT_SHARED,
     GUEST_MEMFD_FLAG_MMAP, KVM_CREATE_GUEST_MEMFD, KVM_GMEM_CONVERT_PRIVATE,
     KVM_GMEM_CONVERT_SHARED, KVM_MEMORY_ATTRIBUTE_PRIVATE, KVM_SET_MEMORY_ATTRIBUTES2,
     MAX_LFS_FILESIZE,
+};
+pub(crate) use bindings::{
+    GUESTMEM_HUGETLB_FLAG_MASK, GUESTMEM_HUGETLB_FLAG_SHIFT, GUEST_MEMFD_FLAG_HUGETLB,
 };
 
 /// `RUST_GMEM_VALID_FLAGS` of the uAPI header (bindgen cannot evaluate the macro, which has a
