@@ -8,7 +8,7 @@ export FLAVOUR=base
 bash "$TOP/scripts/setup.sh"
 bash "$TOP/scripts/build-kernel.sh" >/dev/null
 bash "$TOP/scripts/build-module.sh"
-VM_APPEND="hugepagesz=2M hugepages=40" bash "$TOP/scripts/run-vm.sh" bench
+VM_MEM=2048 VM_HUGEPAGES="hugepagesz=2M hugepages=40" bash "$TOP/scripts/run-vm.sh" bench
 log=$TOP/build/vm-base-bench/tap.log
 grep -q '^bench-done' "$log" || die "the benchmark did not finish; see $log and build/vm-base-bench/console.log"
 commit=$(git -C "$TOP" describe --always --dirty 2>/dev/null || echo unknown)
