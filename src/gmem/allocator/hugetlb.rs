@@ -97,6 +97,19 @@ impl Hugetlb {
         drop(mapping.add_folio_nolru(folio, index, gfp, guard));
     }
 
+    /// Puts the pages of a split block starting at `base` back, in order, after a failed merge;
+    /// cannot fail (see [`Self::put_back`]).
+    fn put_back_pages(
+        mapping: &Mapping,
+        pages: KVVec<NewFolio>,
+        base: usize,
+        guard: &dyn InvalidateLockHeld,
+    ) {
+        for (i, page) in pages.into_iter().enumerate() {
+            Self::put_back(mapping, page, base + i, guard);
+        }
+    }
+
     /// Merges `pages` (a split block, taken out of the page cache), retrying while a lookup that
     /// raced with us still holds one. The contents are kept; pages never used are zeroed first, so
     /// the merged folio is up to date.
@@ -211,9 +224,7 @@ impl Hugetlb {
                     Ok(folio) => Self::put_back(mapping, folio, base, guard),
                     // Still split, but every page is back with its contents.
                     Err(pages) => {
-                        for (i, page) in pages.into_iter().enumerate() {
-                            Self::put_back(mapping, page, base + i, guard);
-                        }
+                        Self::put_back_pages(mapping, pages, base, guard);
                     }
                 }
                 Err(e)
@@ -301,9 +312,7 @@ impl Allocator for Hugetlb {
                 Ok(folio) => drop(folio),
                 Err(pages) => {
                     // Held by someone after all: the block stays as it was.
-                    for (i, page) in pages.into_iter().enumerate() {
-                        Self::put_back(mapping, page, base + i, guard);
-                    }
+                    Self::put_back_pages(mapping, pages, base, guard);
                     return Err(EAGAIN);
                 }
             }
@@ -388,9 +397,7 @@ impl Allocator for Hugetlb {
             match self.merge_pages(pages) {
                 Ok(folio) => Self::put_back(mapping, folio, base, guard),
                 Err(pages) => {
-                    for (i, page) in pages.into_iter().enumerate() {
-                        Self::put_back(mapping, page, base + i, guard);
-                    }
+                    Self::put_back_pages(mapping, pages, base, guard);
                 }
             }
         }
