@@ -22,6 +22,9 @@ T0=$(date +%s)
 step() { printf '==> [%4ss] %s\n' "$(($(date +%s) - T0))" "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
+# The Debian linux-source-6.12 version the patches are made for (scripts/setup.sh installs it).
+KERNEL_DEB_VERSION=6.12.118-1~deb12u1
+
 kernel_tarball() { ls /usr/src/linux-source-6.12.tar.xz 2>/dev/null || true; }
 
 # The kernel source version, read from the Debian package (e.g. 6.12.117).

@@ -25,7 +25,9 @@ SPLATS = re.compile(
     r"WARNING:|BUG:|kernel BUG|Oops|Kernel panic|KASAN|UBSAN|general protection fault|"
     r"possible circular locking|possible recursive locking|inconsistent lock state|"
     r"suspicious RCU usage|sleeping function called from invalid context|unreferenced object|"
-    r"refcount_t: |list_add corruption|list_del corruption|rust_kernel: panicked|Call Trace:"
+    r"refcount_t: |list_add corruption|list_del corruption|rust_kernel: panicked|Call Trace:|"
+    r"blocked for more than \d+ seconds|soft lockup|hard LOCKUP|detected stalls? on CPU|"
+    r"self-detected stall"
 )
 # "ok 2 name # SKIP reason", and kselftest's nameless "ok 11 # SKIP reason".
 RESULT = re.compile(r"(not ok|ok) \d+(?: (.*?))?(?:\s*#\s*(SKIP)\b\s*(.*))?$")
@@ -100,6 +102,10 @@ def selftest():
          ["vm: kernel log"]),
         ("oops", good, boot + ["[ 2.0] Oops: general protection fault"], ["vm: kernel log"]),
         ("rust panic", good, boot + ["[ 2.0] rust_kernel: panicked at src/gmem.rs:1:1:"],
+         ["vm: kernel log"]),
+        ("hung task", good, boot + ["[ 62.0] INFO: task t:90 blocked for more than 60 seconds."],
+         ["vm: kernel log"]),
+        ("rcu stall", good, boot + ["[ 30.0] rcu: INFO: rcu_sched self-detected stall on CPU"],
          ["vm: kernel log"]),
     ]
     bad = 0
