@@ -12,6 +12,8 @@
 #include <linux/slab.h>
 #include <linux/workqueue.h>
 
+bool rust_gmem_param_in_place_conversion(void);
+
 void rust_gmem_mt_init_external(struct maple_tree *mt, struct rw_semaphore *lock);
 void rust_gmem_mas_init(struct ma_state *mas, struct maple_tree *mt, unsigned long first,
 			unsigned long last);
@@ -41,6 +43,8 @@ pgoff_t rust_gmem_folio_index(struct folio *folio);
 long rust_gmem_folio_nr_pages(struct folio *folio);
 int rust_gmem_folio_ref_count(struct folio *folio);
 bool rust_gmem_folio_mapped(struct folio *folio);
+bool rust_gmem_folio_maybe_dma_pinned(struct folio *folio);
+bool rust_gmem_folio_test_lru(struct folio *folio);
 bool rust_gmem_folio_test_hwpoison(struct folio *folio);
 bool rust_gmem_folio_test_uptodate(struct folio *folio);
 void rust_gmem_folio_zero(struct folio *folio);

@@ -27,11 +27,35 @@ step() { # name, command...
 	echo "### STEP $name rc=$?"
 }
 
+# Runs a command for at most TEST_TIMEOUT seconds (default 600); returns its status, or 124 if it
+# had to be stopped. Before stopping it, the stacks of the blocked tasks (SysRq w) go to the kernel
+# log, so that a hang leaves a trace; a task stuck in the kernel cannot be killed, so it is left.
+bounded() {
+	"$@" </dev/null &
+	pid=$!
+	limit=$((${TEST_TIMEOUT:-600} * 10))
+	ticks=0
+	while kill -0 "$pid" 2>/dev/null; do
+		if [ -z "$(ps -o pid,stat | awk -v p="$pid" '$1 == p && $2 !~ /^Z/')" ]; then break; fi
+		if [ "$ticks" -ge "$limit" ]; then
+			echo "### TIMEOUT after ${TEST_TIMEOUT:-600} s: blocked tasks follow in the kernel log"
+			echo w > /proc/sysrq-trigger
+			kill -KILL "$pid" 2>/dev/null
+			sleep 2
+			return 124
+		fi
+		sleep 0.1
+		ticks=$((ticks + 1))
+	done
+	wait "$pid"
+}
+
 run() { # test binary, harness arguments...
 	bin=$1; shift
 	echo "### BEGIN $bin"
-	timeout "${TEST_TIMEOUT:-600}" "/tests/$bin" "$@" </dev/null
-	echo "### END $bin rc=$?"
+	t0=$(date +%s)
+	bounded "/tests/$bin" "$@"
+	echo "### END $bin rc=$? seconds=$(($(date +%s) - t0))"
 }
 
 # Runs the selected tests of one phase: "unloaded" (module_* tests, which load the module themselves)
@@ -48,29 +72,72 @@ run_phase() {
 		module_*) [ "$1" = unloaded ] || continue ;;
 		*) [ "$1" = loaded ] || continue ;;
 		esac
-		# shellcheck disable=SC2086 # harness arguments are split on purpose
-		run "$bin" $args
+		i=0
+		while [ "$i" -lt "${TEST_REPEAT:-1}" ]; do
+			# shellcheck disable=SC2086 # harness arguments are split on purpose
+			run "$bin" $args
+			i=$((i + 1))
+		done
 	done
 }
 
-# The KVM tests (/etc/rust_gmem_kvm_tests: "path [arguments]" under /kvm). The upstream selftests print
-# no TAP: each gets one line from its exit status (4 is kselftest's "skip"). Ours print TAP.
+# The KVM tests (/etc/rust_gmem_kvm_tests: "mode path [arguments]", path under /kvm). The module is
+# reloaded when the mode changes: "in-place" is its default, "per-vm" in_place_conversion=0; "skip"
+# lines carry the reason a test is not run instead of arguments. The kernels' selftests print no
+# TAP: each gets one line from its exit status (4 is kselftest's "skip"). Ours print TAP. After
+# each mode's tests, a step checks that KVM made its guest_memfd files through rust_gmem.
 run_kvm_phase() {
-	while read -r path args; do
+	current=in-place
+	made=$(kvm_files)
+	while read -r mode path args; do
 		[ -n "$path" ] || continue
-		echo "### BEGIN kvm/$path"
-		# shellcheck disable=SC2086 # arguments are split on purpose
-		timeout "${TEST_TIMEOUT:-600}" "/kvm/$path" $args </dev/null
-		rc=$?
-		case "$path" in
-		upstream/*)
-			name="$(basename "$path")${args:+ $args}"
-			if [ "$rc" = 0 ]; then echo "ok 1 $name"; fi
-			if [ "$rc" = 4 ]; then echo "ok 1 $name # SKIP the test says why above"; rc=0; fi
-			;;
-		esac
-		echo "### END kvm/$path rc=$rc"
+		if [ "$mode" = skip ]; then
+			echo "### BEGIN kvm/$path"
+			echo "ok 1 $(basename "$path") # SKIP $args"
+			echo "### END kvm/$path rc=0"
+			continue
+		fi
+		if [ "$mode" != "$current" ] && [ -z "${KVM_WITHOUT_MODULE:-}" ]; then
+			kvm_files_step "$current" "$made"
+			param=; [ "$mode" = per-vm ] && param=in_place_conversion=0
+			# shellcheck disable=SC2086 # no parameter is no argument
+			step "reload rust_gmem for the $mode tests${param:+ ($param)}" sh -c "rmmod rust_gmem && insmod $KO $param"
+			current=$mode
+			made=$(kvm_files)
+		fi
+		i=0
+		while [ "$i" -lt "${TEST_REPEAT:-1}" ]; do
+			# shellcheck disable=SC2086 # arguments are split on purpose
+			run_kvm "$mode" "$path" $args
+			i=$((i + 1))
+		done
 	done < /etc/rust_gmem_kvm_tests
+	[ -n "${KVM_WITHOUT_MODULE:-}" ] || kvm_files_step "$current" "$made"
+}
+
+# A step: the tests of a mode made guest_memfd files through rust_gmem, not KVM's own.
+kvm_files_step() { # mode, kvm_files before
+	step "KVM tests ($1) used rust_gmem files ($2 -> $(kvm_files))" test "$(kvm_files)" -gt "$2"
+}
+
+# Runs one KVM test: "mode path [arguments]", path under /kvm.
+run_kvm() {
+	kmode=$1; path=$2; shift 2
+	args="$*"
+	echo "### BEGIN kvm/$path"
+	t0=$(date +%s)
+	# shellcheck disable=SC2086 # arguments are split on purpose
+	bounded "/kvm/$path" $args
+	rc=$?
+	case "$path" in
+	own/*) ;;
+	*)
+		name="$(basename "$path")${args:+ $args} ($kmode)"
+		if [ "$rc" = 0 ]; then echo "ok 1 $name"; fi
+		if [ "$rc" = 4 ]; then echo "ok 1 $name # SKIP the test says why above"; rc=0; fi
+		;;
+	esac
+	echo "### END kvm/$path rc=$rc seconds=$(($(date +%s) - t0))"
 }
 
 kvm_files() { sed -n 's/^kvm_files: //p' /sys/kernel/debug/rust_gmem/stats; }
@@ -81,7 +148,13 @@ demo)
 	step "insmod rust_gmem.ko" insmod "$KO"
 	dmesg | grep rust_gmem
 	/tests/gmem_demo
-	echo "### STEP demo rc=$?"
+	rc=$?
+	# A guest whose only memory is a rust_gmem file, converted in place (examples/vmm).
+	if [ -x /kvm/examples/rust-gmem-vmm ]; then
+		/kvm/examples/rust-gmem-vmm
+		rc=$((rc | $?))
+	fi
+	echo "### STEP demo rc=$rc"
 	step "rmmod rust_gmem" rmmod rust_gmem
 	;;
 bench)
@@ -98,11 +171,13 @@ check)
 	run_phase unloaded
 	step "insmod rust_gmem.ko" insmod "$KO"
 	run_phase loaded
-	if [ -s /etc/rust_gmem_kvm_tests ]; then
-		before=$(kvm_files)
+	if [ -s /etc/rust_gmem_kvm_tests ] && [ -n "${KVM_WITHOUT_MODULE:-}" ]; then
+		# For telling a rust_gmem bug from a KVM or QEMU one: KVM's own guest_memfd.
+		step "rmmod rust_gmem for the KVM tests (KVM_WITHOUT_MODULE)" rmmod rust_gmem
 		run_kvm_phase
-		# KVM made its guest_memfd files through rust_gmem, not its own.
-		step "KVM tests used rust_gmem files ($before -> $(kvm_files))" test "$(kvm_files)" -gt "$before"
+		step "insmod rust_gmem.ko again" insmod "$KO"
+	elif [ -s /etc/rust_gmem_kvm_tests ]; then
+		run_kvm_phase
 	fi
 	step "rmmod rust_gmem after all tests" rmmod rust_gmem
 	if [ -e /sys/kernel/debug/kmemleak ]; then

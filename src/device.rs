@@ -7,14 +7,14 @@
 //! VMMs that only need the host side of a guest_memfd can make one without `/dev/kvm`. Files made
 //! through KVM belong to that VM: KVM binds them to memslots and takes guest pages from them.
 
-use crate::gmem::{self, GmemInode, Stats, RUST_GMEM_MAGIC};
+use crate::gmem::{self, GmemInode, Owner, Stats, RUST_GMEM_MAGIC};
 use crate::kernel_ext::debugfs;
 use crate::kernel_ext::file::{File, FileDescriptorReservation};
 use crate::kernel_ext::fs::{FileSystemType, PseudoFs};
 use crate::kernel_ext::miscdevice::MiscDevice;
 use crate::kernel_ext::uapi::{self, kvm_create_guest_memfd};
 #[cfg(rust_gmem_kvm)]
-use crate::kernel_ext::{folio::LockedFolio, fs::Inode, kvm};
+use crate::kernel_ext::{folio::LockedFolio, fs::Inode, kvm, params};
 use kernel::c_str;
 use kernel::prelude::*;
 use kernel::sync::Arc;
@@ -38,14 +38,15 @@ impl GmemCore {
     pub(crate) fn new() -> impl PinInit<Self, Error> {
         let debugfs = debugfs::Dir::new(c_str!("rust_gmem"));
         debugfs.create_file::<Stats>(c_str!("stats"));
+        debugfs.read_write_file(c_str!("convert_delay_us"), &gmem::CONVERT_DELAY_US);
         try_pin_init!(Self {
             debugfs,
             fs <- PseudoFs::new(&GMEM_FS_TYPE, c_str!("rust_gmem"), RUST_GMEM_MAGIC),
         }? Error)
     }
 
-    fn create(&self, args: &kvm_create_guest_memfd, valid_flags: u64) -> Result<ARef<File>> {
-        gmem::create(&self.fs, &self.debugfs, args, valid_flags)
+    fn create(&self, args: &kvm_create_guest_memfd, owner: Owner) -> Result<ARef<File>> {
+        gmem::create(&self.fs, &self.debugfs, args, owner)
     }
 }
 
@@ -64,7 +65,7 @@ impl MiscDevice for GmemDevice {
                 let args: kvm_create_guest_memfd = reader.read()?;
                 // Reserve the descriptor first: once the file exists, only `fput()` may undo it.
                 let fd = FileDescriptorReservation::get_unused_fd_flags(0)?;
-                let file = core.create(&args, uapi::RUST_GMEM_VALID_FLAGS)?;
+                let file = core.create(&args, Owner::Device)?;
                 let nr = fd.reserved_fd();
                 fd.fd_install(file);
                 Ok(nr as isize)
@@ -87,34 +88,34 @@ impl kvm::Provider for KvmProvider {
         &GMEM_FS_TYPE
     }
 
+    fn in_place_conversion() -> bool {
+        params::in_place_conversion()
+    }
+
+    fn supported_flags(private_mem: bool) -> u64 {
+        gmem::vm_supported_flags(private_mem)
+    }
+
     fn create(
         core: &Arc<GmemCore>,
         args: &kvm_create_guest_memfd,
         private_mem: bool,
     ) -> Result<ARef<File>> {
-        // 6.12's KVM takes no flags, and its selftests check that every flag is refused on a VM
-        // without private memory; VMs with private memory (KVM_X86_SW_PROTECTED_VM) get in-place
-        // conversion.
-        let valid_flags = if private_mem {
-            uapi::RUST_GMEM_VALID_FLAGS
-        } else {
-            0
-        };
-        let file = core.create(args, valid_flags)?;
+        let file = core.create(args, Owner::Vm { private_mem })?;
         gmem::KVM_FILES.fetch_add(1, core::sync::atomic::Ordering::Relaxed);
         Ok(file)
     }
 
-    fn link(inode: &Inode<GmemInode>) -> Option<&kvm::KvmLink> {
-        inode.data().kvm_link()
+    fn folio_order(inode: &Inode<GmemInode>) -> u32 {
+        inode.data().folio_order()
     }
 
     fn get_folio(inode: &Inode<GmemInode>, index: usize) -> Result<(LockedFolio, u32)> {
         gmem::kvm_get_folio(inode, index)
     }
 
-    fn in_place(inode: &Inode<GmemInode>) -> bool {
-        inode.data().converts_in_place()
+    fn gmem_only(inode: &Inode<GmemInode>) -> bool {
+        inode.data().gmem_only()
     }
 
     fn is_private(inode: &Inode<GmemInode>, index: usize) -> bool {

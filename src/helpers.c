@@ -17,6 +17,20 @@
 #include "rust_gmem_helpers.h"
 
 /*
+ * Module parameters: 6.12's Rust module! macro has none, so they are declared here and read through
+ * accessors.
+ */
+static bool in_place_conversion = true;
+module_param(in_place_conversion, bool, 0444);
+MODULE_PARM_DESC(in_place_conversion,
+		 "Files made through KVM convert in place and alone say what is private, as Linux 7.4 with kvm.gmem_in_place_conversion=1 (default Y); N: as 7.3, the VM's memory attributes say");
+
+bool rust_gmem_param_in_place_conversion(void)
+{
+	return READ_ONCE(in_place_conversion);
+}
+
+/*
  * mt_init_flags() + mt_set_external_lock() (a macro that only does something under lockdep). RCU mode,
  * so that lockless readers (mtree_load() under RCU) see consistent nodes.
  */
@@ -153,14 +167,30 @@ bool rust_gmem_folio_mapped(struct folio *folio)
 	return folio_mapped(folio);
 }
 
+bool rust_gmem_folio_maybe_dma_pinned(struct folio *folio)
+{
+	return folio_maybe_dma_pinned(folio);
+}
+
+bool rust_gmem_folio_test_lru(struct folio *folio)
+{
+	return folio_test_lru(folio);
+}
+
 bool rust_gmem_folio_test_uptodate(struct folio *folio)
 {
 	return folio_test_uptodate(folio);
 }
 
+/* folio_zero_range() page by page, rescheduling as it goes: a folio may be a 1 GiB page. */
 void rust_gmem_folio_zero(struct folio *folio)
 {
-	folio_zero_range(folio, 0, folio_size(folio));
+	long i, nr = folio_nr_pages(folio);
+
+	for (i = 0; i < nr; i++) {
+		clear_highpage(folio_page(folio, i));
+		cond_resched();
+	}
 }
 
 bool rust_gmem_folio_test_hwpoison(struct folio *folio)

@@ -300,7 +300,10 @@ TEST(hwpoison)
 	/* The neighbours are unaffected. */
 	EXPECT_EQ(0x17, q[0]);
 	EXPECT_EQ(0x17, q[2 * PAGE]);
-	/* Punching the page frees the poisoned folio; the next fault gets a fresh one. */
+	/*
+	 * Punching takes the poisoned folio out of the file (memory failure keeps it from being
+	 * reused); the next fault gets a fresh one.
+	 */
 	ASSERT_EQ(0, fallocate(fd, FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE, PAGE, PAGE));
 	EXPECT_EQ(0, q[PAGE]);
 	munmap(p, 4 * PAGE);

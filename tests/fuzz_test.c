@@ -197,6 +197,9 @@ static int step(const struct op *o, struct model *m, struct real *r, char *why, 
 		want = range_of(o->a, o->b, &first, &end);
 		if (!want && (o->a + o->b < o->a || end > NP))
 			want = -EINVAL;
+		/* KVM_SET_MEMORY_ATTRIBUTES2 refuses size 0, as Linux 7.4; the RFC form does nothing. */
+		if (!want && o->d == CONV_ATTRIBUTES2 && !o->b)
+			want = -EINVAL;
 		if (!want && to_private && m->pin >= (int)first && m->pin < (int)end && !m->private[m->pin])
 			first_busy = m->pin;
 		if (first_busy >= 0)

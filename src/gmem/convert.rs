@@ -20,8 +20,7 @@
 use super::{GmemInode, Shareability};
 use crate::kernel_ext::fs::Inode;
 use crate::kernel_ext::mapping::{InvalidateWriteGuard, Mapping};
-use crate::kernel_ext::mm;
-use crate::kernel_ext::uapi;
+use crate::kernel_ext::{kvm, mm, sched};
 use core::ops::ControlFlow;
 use kernel::alloc::{AllocError, KVVec};
 use kernel::page::PAGE_SIZE;
@@ -29,12 +28,14 @@ use kernel::prelude::*;
 
 /// Why a conversion failed; it changed nothing either way.
 pub(crate) enum ConvertError {
+    /// The range is not page aligned or not inside the file (`EINVAL`).
+    Invalid,
     /// A page in the range has references beyond the page cache's; `error_offset` is the first one.
     Busy {
         /// Byte offset of the first offending page.
         error_offset: u64,
     },
-    /// Invalid arguments or no memory.
+    /// The conversion could not be done (no memory).
     Failed(Error),
 }
 
@@ -72,18 +73,13 @@ pub(crate) fn convert(
 ) -> Result<(), ConvertError> {
     let gmem = inode.data();
     let params = gmem.params()?;
-    // A file the host cannot map has no host side to convert to; its private/shared state is the
-    // VM's attributes, as in 6.12.
-    if params.flags & uapi::GUEST_MEMFD_FLAG_MMAP == 0 {
-        return Err(EINVAL.into());
-    }
     let page = PAGE_SIZE as u64;
     if offset % page != 0 || size % page != 0 {
-        return Err(EINVAL.into());
+        return Err(ConvertError::Invalid);
     }
-    let end = offset.checked_add(size).ok_or(EINVAL)?;
+    let end = offset.checked_add(size).ok_or(ConvertError::Invalid)?;
     if end > params.pages as u64 * page {
-        return Err(EINVAL.into());
+        return Err(ConvertError::Invalid);
     }
     if size == 0 {
         return Ok(());
@@ -118,18 +114,21 @@ pub(crate) fn convert(
             mapping.unmap_pages(c.first, c.len());
         }
         // Folios allocated on this CPU are most likely still in its LRU batch: drain it first, it
-        // is cheap. Other CPUs' batches are drained only if something still looks busy.
+        // is cheap. Other CPUs' batches are drained only if a folio still looks busy and could be
+        // in one (not for a pinned or mapped folio, which no drain makes idle).
         mm::lru_add_drain();
-        if first_busy(mapping, &changes, &guard).is_some() {
+        let mut busy = first_busy(mapping, &changes, &guard);
+        if busy.as_ref().is_some_and(|b| b.may_be_batched) {
             // New folios sit in per-CPU LRU batches, which hold a reference: flush them and look
             // again before blaming a page.
             super::FULL_LRU_DRAINS.fetch_add(1, core::sync::atomic::Ordering::Relaxed);
             mm::lru_add_drain_all()?;
-            if let Some(index) = first_busy(mapping, &changes, &guard) {
-                return Err(ConvertError::Busy {
-                    error_offset: index as u64 * page,
-                });
-            }
+            busy = first_busy(mapping, &changes, &guard);
+        }
+        if let Some(busy) = busy {
+            return Err(ConvertError::Busy {
+                error_offset: busy.index as u64 * page,
+            });
         }
     }
 
@@ -152,12 +151,16 @@ pub(crate) fn convert(
     }
     let store = gmem.shareability.prepare_store(lo, hi, target, &guard)?;
 
-    // KVM's mappings of the range go now, and KVM maps nothing there until the change is complete
-    // (its faults retry meanwhile, and a fault that read the old state is refused).
-    let _kvm = gmem.kvm.invalidate(range.first, range.last, &guard);
+    // KVM's mappings go now, and KVM maps nothing there until the change is complete (its faults
+    // retry meanwhile, and a fault that read the old state is refused): over the whole huge blocks
+    // that steps 4 and 6 may split or merge, since KVM maps an unsplit block with one huge mapping
+    // that also covers the pages this conversion does not change.
+    let allocator = params.allocator.ops();
+    let blocks = whole_blocks(range, allocator.pages_per_folio(), params.pages);
+    let _kvm = kvm::invalidate(blocks.first, blocks.last, &guard);
+    sched::delay_us(super::CONVERT_DELAY_US.load(core::sync::atomic::Ordering::Relaxed));
 
     // 4. Only order-0 folios may become shared.
-    let allocator = params.allocator.ops();
     if to == Shareability::Shared {
         for (done, c) in changes.iter().enumerate() {
             if let Err((e, index)) = allocator.split(mapping, c.first, c.last, &guard) {
@@ -190,6 +193,16 @@ pub(crate) fn convert(
     Ok(())
 }
 
+/// The pages of the blocks of `per_block` pages that overlap `range`, in a file of `pages` pages.
+fn whole_blocks(range: Range, per_block: usize, pages: usize) -> Range {
+    let first = range.first - range.first.checked_rem(per_block).unwrap_or(0);
+    let last = range.last - range.last.checked_rem(per_block).unwrap_or(0) + per_block - 1;
+    Range {
+        first,
+        last: last.min(pages - 1),
+    }
+}
+
 /// Merges the split blocks overlapping `range` whose pages are all private.
 fn merge_private_blocks(
     gmem: &GmemInode,
@@ -215,19 +228,40 @@ fn merge_private_blocks(
     }
 }
 
-/// Returns the first page in `changes` whose folio has a reference beyond the page cache's, or is
-/// still mapped.
+/// A folio that holds up a conversion to private.
+struct Busy {
+    /// The first page of the conversion in the folio.
+    index: usize,
+    /// Whether the reference that holds it up may be a per-CPU LRU batch's (the folio is neither
+    /// mapped nor pinned, and not on the LRU yet), which draining the batches drops.
+    may_be_batched: bool,
+}
+
+/// Returns the first folio in `changes` that has a reference beyond the page cache's, or is still
+/// mapped. A poisoned folio holds nothing up: it is never handed out again, and the extra reference
+/// it keeps is memory failure's.
 fn first_busy(
     mapping: &Mapping,
     changes: &[Range],
     guard: &InvalidateWriteGuard<'_>,
-) -> Option<usize> {
+) -> Option<Busy> {
     changes.iter().find_map(|c| {
         mapping.for_each_folio(c.first, c.last, guard, |folio| {
             // The page cache holds one reference per page, `for_each_folio` one more.
             let expected = folio.nr_pages() + 1;
-            if folio.is_mapped() || folio.ref_count() > expected {
-                ControlFlow::Break(folio.index().max(c.first))
+            let index = folio.index().max(c.first);
+            if folio.is_hwpoison() {
+                ControlFlow::Continue(())
+            } else if folio.is_mapped() || folio.maybe_dma_pinned() {
+                ControlFlow::Break(Busy {
+                    index,
+                    may_be_batched: false,
+                })
+            } else if folio.ref_count() > expected {
+                ControlFlow::Break(Busy {
+                    index,
+                    may_be_batched: !folio.is_lru(),
+                })
             } else {
                 ControlFlow::Continue(())
             }

@@ -4,12 +4,12 @@
 
 use super::convert::{self, ConvertError};
 use super::{GmemInode, Shareability};
-use crate::kernel_ext::file::{File, FileOperations};
+use crate::kernel_ext::file::{File, FileOperations, ReleasedFile};
 use crate::kernel_ext::folio::LockedFolio;
 use crate::kernel_ext::fs::Inode;
 use crate::kernel_ext::mm::{VmOperations, VmaNew};
 use crate::kernel_ext::uapi::{self, kvm_gmem_convert, kvm_memory_attributes2};
-use crate::kernel_ext::{errno, sched};
+use crate::kernel_ext::{errno, kvm, sched};
 use kernel::page::PAGE_SIZE;
 use kernel::prelude::*;
 use kernel::uaccess::UserSlice;
@@ -42,9 +42,9 @@ impl FileOperations for GmemFile {
         Ok(())
     }
 
-    fn release(inode: &Inode<GmemInode>, _file: &File) {
+    fn release(_inode: &Inode<GmemInode>, file: ReleasedFile<'_>) {
         // The file is the only one on its inode: KVM's bindings of it end here.
-        inode.data().kvm.release();
+        kvm::release(file);
     }
 
     fn fallocate(
@@ -144,13 +144,15 @@ fn punch_hole(inode: &Inode<GmemInode>, offset: i64, len: i64) -> Result {
     let mapping = inode.mapping();
     let guard = mapping.invalidate_lock();
     // KVM must not map the pages while, or after, they go.
-    let _kvm = gmem.kvm.invalidate(first, last, &guard);
+    let _kvm = kvm::invalidate(first, last, &guard);
     params
         .allocator
         .ops()
         .free_range(mapping, first, last, &guard)
 }
 
+/// `KVM_GMEM_CONVERT_SHARED`/`PRIVATE`, in the form of the "1G page support" RFC v2: `error_offset`
+/// must be 0 and is reported on `EAGAIN`; a size of 0 converts nothing.
 fn convert_ioctl(inode: &Inode<GmemInode>, arg: usize, to: Shareability) -> Result<isize> {
     let (mut reader, mut writer) =
         UserSlice::new(arg, core::mem::size_of::<kvm_gmem_convert>()).reader_writer();
@@ -158,46 +160,52 @@ fn convert_ioctl(inode: &Inode<GmemInode>, arg: usize, to: Shareability) -> Resu
     if args.error_offset != 0 || args.reserved.iter().any(|&r| r != 0) {
         return Err(EINVAL);
     }
-    run_conversion(inode, args.offset, args.size, to, |error_offset| {
-        let mut out = args;
-        out.error_offset = error_offset;
-        writer.write(&out)
-    })
+    inode.data().check_convertible()?;
+    match convert::convert(inode, args.offset, args.size, to) {
+        Ok(()) => Ok(0),
+        Err(ConvertError::Invalid) => Err(EINVAL),
+        Err(ConvertError::Busy { error_offset }) => {
+            let mut out = args;
+            out.error_offset = error_offset;
+            writer.write(&out)?;
+            Err(EAGAIN)
+        }
+        Err(ConvertError::Failed(e)) => Err(e),
+    }
 }
 
+/// `KVM_SET_MEMORY_ATTRIBUTES2`, as Linux 7.4: the checks in its order with its errnos, and
+/// `error_offset` (not checked on input) reported when the conversion itself fails: the offending
+/// page on `EAGAIN`, the start of the range otherwise.
 fn set_memory_attributes2(inode: &Inode<GmemInode>, arg: usize) -> Result<isize> {
+    let gmem = inode.data();
+    // Without in-place conversion a VM's file has no such request at all.
+    if gmem.check_convertible() == Err(ENOTTY) {
+        return Err(ENOTTY);
+    }
     let (mut reader, mut writer) =
         UserSlice::new(arg, core::mem::size_of::<kvm_memory_attributes2>()).reader_writer();
     let args: kvm_memory_attributes2 = reader.read()?;
-    if args.error_offset != 0 || args.flags != 0 || args.reserved.iter().any(|&r| r != 0) {
+    if args.flags != 0 || args.reserved.iter().any(|&r| r != 0) {
         return Err(EINVAL);
     }
+    gmem.check_convertible()?;
     let to = match args.attributes {
         0 => Shareability::Shared,
         a if a == uapi::KVM_MEMORY_ATTRIBUTE_PRIVATE => Shareability::Private,
         _ => return Err(EINVAL),
     };
-    run_conversion(inode, args.offset, args.size, to, |error_offset| {
-        let mut out = args;
-        out.error_offset = error_offset;
-        writer.write(&out)
-    })
-}
-
-/// Converts, and on `EAGAIN` reports the offending offset through `report`.
-fn run_conversion(
-    inode: &Inode<GmemInode>,
-    offset: u64,
-    size: u64,
-    to: Shareability,
-    report: impl FnOnce(u64) -> Result,
-) -> Result<isize> {
-    match convert::convert(inode, offset, size, to) {
-        Ok(()) => Ok(0),
-        Err(ConvertError::Busy { error_offset }) => {
-            report(error_offset)?;
-            Err(EAGAIN)
-        }
-        Err(ConvertError::Failed(e)) => Err(e),
+    if args.size == 0 {
+        return Err(EINVAL);
     }
+    let (error, error_offset) = match convert::convert(inode, args.offset, args.size, to) {
+        Ok(()) => return Ok(0),
+        Err(ConvertError::Invalid) => return Err(EINVAL),
+        Err(ConvertError::Busy { error_offset }) => (EAGAIN, error_offset),
+        Err(ConvertError::Failed(e)) => (e, args.offset),
+    };
+    let mut out = args;
+    out.error_offset = error_offset;
+    writer.write(&out)?;
+    Err(error)
 }

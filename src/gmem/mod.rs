@@ -14,19 +14,11 @@
 //! The maple tree is created with `MT_FLAGS_LOCK_EXTERN` and the invalidate lock as its external lock,
 //! so lockdep checks every access, and the tree wrapper takes a guard of that lock as proof.
 //!
-//! Lock order, outermost first:
-//!
-//! 1. `mmap_lock` (held by the MM around a host fault);
-//! 2. `mapping->invalidate_lock` (this module);
-//! 3. `GmemInode::alloc_lock` (huge-page files only: one allocation per file at a time, taken with
-//!    the invalidate lock shared);
-//! 4. the folio lock (a split block's pages are all locked while they go into the page cache);
-//! 5. `i_mmap_rwsem`, page-table, `i_pages`, LRU and `hugetlb_lock` (inside the mm calls).
-//!
-//! So a conversion, which holds the invalidate lock exclusive, never touches userspace memory (it
-//! reads its arguments before and writes `error_offset` after). A debugfs reader takes the
-//! invalidate lock shared; `debugfs_remove()` waits for readers and is never called with the
-//! invalidate lock held.
+//! The lock order, with the reasons for it, is in `Documentation/locking.rst` (one list, kept
+//! there). In short: the invalidate lock comes before the file's huge-page allocation lock, KVM's
+//! MMU lock and folio locks; a conversion, which holds it exclusive, never touches userspace memory
+//! (it reads its arguments before and writes `error_offset` after); memory failure, which runs with
+//! a folio locked, only tries it.
 
 mod allocator;
 mod convert;
@@ -35,15 +27,18 @@ mod file;
 use crate::kernel_ext::debugfs::{self, ShowBuf};
 use crate::kernel_ext::file::File;
 use crate::kernel_ext::folio::LockedFolio;
-use crate::kernel_ext::fs::{Inode, InodeInfo, NewInodeCtx, PseudoFs, PseudoFsInode};
-use crate::kernel_ext::kvm::KvmLink;
+use crate::kernel_ext::fs::{
+    Inode, InodeInfo, MemoryFailure, NewInodeCtx, PseudoFs, PseudoFsInode,
+};
+use crate::kernel_ext::kvm;
 use crate::kernel_ext::maple_tree::MapleTree;
 use crate::kernel_ext::mapping::{InvalidateLockHeld, Mapping};
+use crate::kernel_ext::params;
 use crate::kernel_ext::set_once::SetOnce;
 use crate::kernel_ext::uapi::{self, kvm_create_guest_memfd};
 use allocator::FileAllocator;
 use core::fmt::{self, Write};
-use core::sync::atomic::{AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use kernel::c_str;
 use kernel::new_mutex;
 use kernel::page::PAGE_SIZE;
@@ -64,6 +59,11 @@ static LIVE_INODES: AtomicUsize = AtomicUsize::new(0);
 
 /// Files made through KVM (`KVM_CREATE_GUEST_MEMFD` on a VM); shown in debugfs.
 pub(crate) static KVM_FILES: AtomicUsize = AtomicUsize::new(0);
+
+/// Microseconds a conversion waits after KVM's invalidation has begun, before it restructures folios
+/// (debugfs `convert_delay_us`, 0 by default): widens the window in which KVM faults race with a
+/// conversion, so that tests can reproduce such races.
+pub(crate) static CONVERT_DELAY_US: AtomicU32 = AtomicU32::new(0);
 
 /// Conversions to private that had to drain the LRU caches of every CPU; shown in debugfs.
 static FULL_LRU_DRAINS: AtomicUsize = AtomicUsize::new(0);
@@ -103,6 +103,18 @@ impl Shareability {
     }
 }
 
+/// Who made a guest_memfd file.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Owner {
+    /// `/dev/guest_memfd`: the file belongs to no VM.
+    Device,
+    /// KVM, for a VM (`KVM_CREATE_GUEST_MEMFD` on a VM), which has private memory or not.
+    Vm {
+        /// The VM has private memory (`KVM_X86_SW_PROTECTED_VM`, SEV-SNP, TDX).
+        private_mem: bool,
+    },
+}
+
 /// What a guest_memfd file is created with; set once, before the file is visible.
 struct Params {
     /// The `GUEST_MEMFD_FLAG_*` flags.
@@ -111,6 +123,24 @@ struct Params {
     pages: usize,
     /// Where the file's memory comes from.
     allocator: FileAllocator,
+    /// Who made the file.
+    owner: Owner,
+    /// Whether the file converts in place: always for `/dev/guest_memfd` files; for files of VMs
+    /// as `rust_gmem.in_place_conversion` said when the file was made.
+    in_place: bool,
+}
+
+/// The `GUEST_MEMFD_FLAG_*` that files of VMs accept, as KVM reports them
+/// (`KVM_CAP_GUEST_MEMFD_FLAGS`): with in-place conversion `MMAP` and `INIT_SHARED` on every VM, as
+/// Linux 7.4; without, none, as 6.12's own guest_memfd. The huge-page flag is accepted too, but not
+/// reported: the capability promises that each flag it reports works alone, and that one needs a
+/// page size besides (`Documentation/uapi.rst`).
+pub(crate) fn vm_supported_flags(_private_mem: bool) -> u64 {
+    if params::in_place_conversion() {
+        uapi::GUEST_MEMFD_FLAG_MMAP | uapi::GUEST_MEMFD_FLAG_INIT_SHARED
+    } else {
+        0
+    }
 }
 
 /// The private part of a guest_memfd inode.
@@ -124,8 +154,6 @@ pub(crate) struct GmemInode {
     shareability: MapleTree,
     /// Empty only for the pseudo-filesystem's root inode.
     params: SetOnce<Params>,
-    /// The VM the file was made for, if it was made through KVM.
-    kvm: KvmLink,
     /// Serialises the allocation of huge blocks, so that two faults on one block never take two
     /// of the file's reserved huge pages (the second would find the reservation used up).
     #[pin]
@@ -144,18 +172,33 @@ impl GmemInode {
         self.params().is_ok_and(|p| p.flags & flags == flags)
     }
 
-    /// The file's link to its VM (`None` for the filesystem's root inode).
+    /// The order of the file's folios (0, or that of its huge pages).
     #[cfg(rust_gmem_kvm)]
-    pub(crate) fn kvm_link(&self) -> Option<&KvmLink> {
-        self.params().ok().map(|_| &self.kvm)
+    pub(crate) fn folio_order(&self) -> u32 {
+        self.params()
+            .map_or(0, |p| p.allocator.ops().pages_per_folio().trailing_zeros())
     }
 
-    /// Whether the file converts in place: the host can map its shared pages, and for KVM its
-    /// shareability map says what is private (files without `GUEST_MEMFD_FLAG_MMAP` keep the VM's
-    /// attributes, as in 6.12).
+    /// Whether the file serves its memslots for shared accesses too: with in-place conversion,
+    /// every file of a VM (its shareability map says what is private); without, none (shared
+    /// accesses go to the memslot's userspace memory, as in 6.12).
     #[cfg(rust_gmem_kvm)]
-    pub(crate) fn converts_in_place(&self) -> bool {
-        self.has_flags(uapi::GUEST_MEMFD_FLAG_MMAP)
+    pub(crate) fn gmem_only(&self) -> bool {
+        self.params().is_ok_and(|p| p.in_place)
+    }
+
+    /// Whether the file's pages may be converted: `ENOTTY` for a file of a VM without in-place
+    /// conversion (as Linux 7.4 with the mode off), `EINVAL` for one of a VM without private memory
+    /// (nothing of it can be private).
+    fn check_convertible(&self) -> Result {
+        let params = self.params()?;
+        if !params.in_place {
+            return Err(ENOTTY);
+        }
+        match params.owner {
+            Owner::Vm { private_mem: false } => Err(EINVAL),
+            _ => Ok(()),
+        }
     }
 
     /// Whether page `index` is private, read without the lock (KVM asks under its MMU lock). KVM
@@ -269,18 +312,22 @@ impl PseudoFsInode for GmemInode {
         try_pin_init!(Self {
             shareability <- ctx.maple_tree(),
             params: SetOnce::new(),
-            kvm: KvmLink::new(),
             alloc_lock <- new_mutex!(()),
         }? Error)
     }
 
-    fn memory_failure(inode: &Inode<Self>, first: usize, last: usize) {
+    fn memory_failure(inode: &Inode<Self>, first: usize, last: usize) -> MemoryFailure {
         // As mainline: KVM's mappings of the poisoned pages go, and a later guest access finds the
-        // folio poisoned (`EHWPOISON`). The invalidate lock is taken under the folio lock here, as
-        // mainline's `kvm_gmem_error_folio()` does.
+        // folio poisoned (`EHWPOISON`). Memory failure holds the folio lock here, while faults and
+        // KVM lookups hold the invalidate lock when they wait for a folio lock: only try the
+        // invalidate lock, and give the recovery up if it is contended (as Linux 7.4). See
+        // `Documentation/locking.rst`.
         let mapping = inode.mapping();
-        let guard = mapping.invalidate_lock_shared();
-        let _kvm = inode.data().kvm.invalidate(first, last, &guard);
+        let Some(guard) = mapping.try_invalidate_lock_shared() else {
+            return MemoryFailure::Contended;
+        };
+        let _kvm = kvm::invalidate(first, last, &guard);
+        MemoryFailure::Kept
     }
 
     fn evict(inode: &Inode<Self>) {
@@ -301,10 +348,16 @@ impl PseudoFsInode for GmemInode {
             writeln!(out, "flags: {:#x}", params.flags)?;
             writeln!(out, "allocator: {}", params.allocator.ops().name())?;
             params.allocator.ops().show(info.mapping, &guard, out)?;
+            let vm = match params.owner {
+                Owner::Device => "no",
+                Owner::Vm { private_mem: true } => "yes (private memory)",
+                Owner::Vm { private_mem: false } => "yes",
+            };
+            writeln!(out, "vm: {vm}")?;
             writeln!(
                 out,
-                "vm: {}",
-                if gmem.kvm.is_linked() { "yes" } else { "no" }
+                "in_place: {}",
+                if params.in_place { "yes" } else { "no" }
             )?;
         }
         writeln!(out, "allocated_pages: {}", info.mapping.nr_pages())?;
@@ -375,14 +428,23 @@ fn validate_create(args: &kvm_create_guest_memfd, valid_flags: u64) -> Result<us
     usize::try_from(size / PAGE_SIZE as u64).map_err(|_| EINVAL)
 }
 
-/// Creates a guest_memfd file as `KVM_CREATE_GUEST_MEMFD` describes and returns it; flags outside
-/// `valid_flags` are `EINVAL`.
+/// Creates a guest_memfd file as `KVM_CREATE_GUEST_MEMFD` describes for `owner` and returns it;
+/// flags outside those `owner` accepts are `EINVAL`.
 pub(crate) fn create(
     fs: &PseudoFs<GmemInode>,
     dir: &debugfs::Dir,
     args: &kvm_create_guest_memfd,
-    valid_flags: u64,
+    owner: Owner,
 ) -> Result<ARef<File>> {
+    let huge = uapi::GUEST_MEMFD_FLAG_HUGETLB
+        | (uapi::GUESTMEM_HUGETLB_FLAG_MASK << uapi::GUESTMEM_HUGETLB_FLAG_SHIFT);
+    let (valid_flags, in_place) = match owner {
+        Owner::Device => (uapi::RUST_GMEM_VALID_FLAGS, true),
+        Owner::Vm { private_mem } => (
+            vm_supported_flags(private_mem) | huge,
+            params::in_place_conversion(),
+        ),
+    };
     let pages = validate_create(args, valid_flags)?;
     let allocator = FileAllocator::new(args.flags, pages)?;
     let mut new = fs.new_inode()?;
@@ -397,6 +459,8 @@ pub(crate) fn create(
         flags: args.flags,
         pages,
         allocator,
+        owner,
+        in_place,
     };
     // A new inode has no parameters yet.
     if gmem.params.populate(params).is_err() {

@@ -10,6 +10,7 @@
 use super::bindings;
 use core::fmt;
 use core::marker::PhantomData;
+use core::sync::atomic::AtomicU32;
 use kernel::alloc::KVec;
 use kernel::ffi::c_void;
 use kernel::prelude::*;
@@ -51,6 +52,16 @@ impl Dir {
                 core::ptr::null_mut(),
                 &ShowTable::<S>::FOPS,
             )
+        };
+    }
+
+    /// Creates a file in this directory that reads and writes `value` as a decimal number
+    /// (`debugfs_create_u32()`), for root only. The file is removed together with the directory.
+    pub(crate) fn read_write_file(&self, name: &'static CStr, value: &'static AtomicU32) {
+        // SAFETY: `self.dentry` is a directory (or an error pointer, which debugfs ignores); the
+        // value is static, and the C side only reads and writes it with single `u32` accesses.
+        unsafe {
+            bindings::debugfs_create_u32(name.as_char_ptr(), 0o600, self.dentry, value.as_ptr())
         };
     }
 

@@ -68,6 +68,17 @@ impl File {
     }
 }
 
+/// A file whose last reference is gone, handed to [`FileOperations::release`]: proof that it is
+/// being released, once. Consumed by what must happen exactly once then.
+pub(crate) struct ReleasedFile<'a>(&'a File);
+
+impl ReleasedFile<'_> {
+    /// Returns the raw pointer.
+    pub(crate) fn as_ptr(&self) -> *mut bindings::file {
+        self.0.as_ptr()
+    }
+}
+
 /// A reserved, not yet used file descriptor of the current task.
 ///
 /// # Invariants
@@ -134,7 +145,7 @@ pub(crate) trait FileOperations: 'static {
 
     /// Called when the last reference to the file is gone (`release`), before the file and its
     /// inode reference are dropped.
-    fn release(_inode: &Inode<Self::Inode>, _file: &File) {
+    fn release(_inode: &Inode<Self::Inode>, _file: ReleasedFile<'_>) {
         build_error!(VTABLE_DEFAULT_ERROR)
     }
 
@@ -239,7 +250,8 @@ impl<F: FileOperations> FileOpsTable<F> {
     unsafe extern "C" fn release(_inode: *mut bindings::inode, file: *mut bindings::file) -> c_int {
         // SAFETY: As the callback's contract says.
         let (file, inode) = unsafe { Self::file_and_inode(file) };
-        F::release(inode, file);
+        // The VFS calls `release` once per file.
+        F::release(inode, ReleasedFile(file));
         0
     }
 

@@ -91,6 +91,19 @@ impl Folio {
         unsafe { bindings::rust_gmem_folio_test_hwpoison(self.as_ptr()) }
     }
 
+    /// Whether the folio may be pinned for DMA (`folio_maybe_dma_pinned()`): a pin is held for a
+    /// long time, so waiting or draining caches does not make it go.
+    pub(crate) fn maybe_dma_pinned(&self) -> bool {
+        // SAFETY: The folio is valid (type invariant).
+        unsafe { bindings::rust_gmem_folio_maybe_dma_pinned(self.as_ptr()) }
+    }
+
+    /// Whether the folio is on an LRU list (rather than, say, in a per-CPU batch on its way there).
+    pub(crate) fn is_lru(&self) -> bool {
+        // SAFETY: The folio is valid (type invariant).
+        unsafe { bindings::rust_gmem_folio_test_lru(self.as_ptr()) }
+    }
+
     /// Whether any page of the folio is mapped into a page table.
     pub(crate) fn is_mapped(&self) -> bool {
         // SAFETY: The folio is valid (type invariant).

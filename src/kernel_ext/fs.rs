@@ -43,9 +43,11 @@ pub(crate) trait PseudoFsInode: Sized + Send + Sync + 'static {
     /// Initialises the private part of a freshly allocated inode (also the filesystem's root).
     fn new(ctx: NewInodeCtx<'_>) -> impl PinInit<Self, Error>;
 
-    /// Called when memory failure poisons pages `first..=last` of the inode's page cache; the folio
-    /// stays in the file (`MF_DELAYED`). Called with the folio locked.
-    fn memory_failure(_inode: &Inode<Self>, _first: usize, _last: usize) {}
+    /// Called when memory failure poisons pages `first..=last` of the inode's page cache, with the
+    /// folio locked: the folio stays in the page cache either way.
+    fn memory_failure(_inode: &Inode<Self>, _first: usize, _last: usize) -> MemoryFailure {
+        MemoryFailure::Kept
+    }
 
     /// Called when the inode is evicted (its last reference and file are gone), before its page
     /// cache is truncated.
@@ -55,6 +57,14 @@ pub(crate) trait PseudoFsInode: Sized + Send + Sync + 'static {
     fn show(_info: InodeInfo<'_>, _data: &Self, _out: &mut ShowBuf) -> fmt::Result {
         Ok(())
     }
+}
+
+/// What an inode did about a memory failure in its page cache.
+pub(crate) enum MemoryFailure {
+    /// The poisoned folio stays in the file, which refuses it from now on (`MF_DELAYED`).
+    Kept,
+    /// The file could not take note now; the recovery is given up (`MF_FAILED`).
+    Contended,
 }
 
 /// What a debugfs reader of an inode is told about it besides its private part.
@@ -241,8 +251,10 @@ impl<T: PseudoFsInode> AopsTable<T> {
             )
         };
         let first = folio.index();
-        T::memory_failure(inode, first, first + folio.nr_pages() - 1);
-        bindings::mf_result_MF_DELAYED as c_int
+        match T::memory_failure(inode, first, first + folio.nr_pages() - 1) {
+            MemoryFailure::Kept => bindings::mf_result_MF_DELAYED as c_int,
+            MemoryFailure::Contended => bindings::mf_result_MF_FAILED as c_int,
+        }
     }
 }
 

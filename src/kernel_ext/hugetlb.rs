@@ -172,22 +172,34 @@ impl Subpool {
         }
     }
 
-    /// Gives up on merging split pages (one is still pinned when the file goes): the huge page
-    /// leaves the pool and its reservation goes back to the subpool, and the pages become ordinary
-    /// pages, freed when their last reference is dropped (ours are dropped here).
-    pub(crate) fn forget(&self, pages: KVVec<NewFolio>) {
-        if !self.are_split_pages(&pages) {
+    /// Gives up a huge page of this subpool that cannot go back to the pool whole: `folios` are
+    /// either the pages [`Subpool::split`] made of it, one of which is pinned or poisoned, or the
+    /// huge folio itself, poisoned. The huge page leaves the pool; the subpool keeps its
+    /// reservation for it only if a free huge page backs it, and shrinks by one page otherwise.
+    /// Split pages become ordinary pages, freed when their last reference is dropped (ours are
+    /// dropped here); a poisoned huge folio is kept for good (our reference is never dropped).
+    pub(crate) fn forget(&self, folios: KVVec<NewFolio>) {
+        let huge = folios.len() == 1
+            && folios[0].nr_pages() == self.hstate.pages_per_huge_page()
+            && folios[0].is_hwpoison();
+        if !huge && !self.are_split_pages(&folios) {
             // Not a huge page of ours: nothing to account; the references just go.
             return;
         }
-        // SAFETY: The pages are a split huge page of this subpool (checked above).
+        // SAFETY: The folios are a split huge page or a poisoned huge folio of this subpool
+        // (checked above), which no page cache holds any more.
         unsafe {
             bindings::rust_gmem_hugetlb_forget(
                 self.hstate.ptr.as_ptr(),
-                pages[0].as_ptr(),
+                folios[0].as_ptr(),
                 self.ptr.as_ptr(),
             )
         };
+        if huge {
+            // Memory failure's own reference may be gone: keep ours, so that the poisoned page is
+            // never freed to anyone.
+            folios.into_iter().for_each(core::mem::forget);
+        }
     }
 
     /// Whether `pages` are the order-0 pages of one huge page of this subpool's size, in order.

@@ -6,141 +6,72 @@
 //!
 //! While a [`ProviderRegistration`] is alive, `KVM_CREATE_GUEST_MEMFD` on a VM makes one of the
 //! provider's files, and KVM binds those files to memslots and gets guest pages from them. KVM keeps
-//! its per-file state (the VM reference and the memslot bindings) in a `struct kvm_gmem` that the
-//! file owns through a [`KvmLink`] until the file is released.
+//! its per-file state (the VM reference and the memslot bindings) as it does for its own files: in
+//! the file's `private_data`, which this module never uses, and on the mapping's `i_private_list`.
+//! It gives that state back itself when the file is released ([`release`]), after it has unbound
+//! the file from its memslots under its own locks, so KVM's state stays reachable for exactly as
+//! long as KVM may use it.
 //!
 //! Only built when the kernel has the patch (`cfg(rust_gmem_kvm)`, set by Kbuild).
 
 use super::bindings;
-use super::file::File;
+use super::file::{File, ReleasedFile};
 use super::folio::LockedFolio;
 use super::fs::{FileSystemType, Inode, PseudoFsInode};
 use super::mapping::{InvalidateLockHeld, Mapping};
 use core::marker::PhantomData;
 use core::ptr;
-use core::sync::atomic::{AtomicPtr, Ordering};
-use kernel::error::from_result;
-use kernel::ffi::c_int;
+use kernel::ffi::{c_int, c_uint};
 use kernel::prelude::*;
 use kernel::types::{ARef, Opaque};
 
-/// A file's link to the VM it was created for: KVM's `struct kvm_gmem`, or nothing for files made
-/// without a VM.
-///
-/// # Invariants
-///
-/// `gmem` is null or a `struct kvm_gmem` that KVM handed to [`Provider::create`] for the file whose
-/// inode holds this link, not yet given back by [`KvmLink::release`]. It is set before the file is
-/// visible, together with `mapping` (that inode's mapping), and cleared only under `mapping`'s
-/// invalidate lock held exclusive.
-pub(crate) struct KvmLink {
-    gmem: AtomicPtr<bindings::kvm_gmem>,
-    mapping: AtomicPtr<Mapping>,
-}
-
-impl KvmLink {
-    /// A link to no VM.
-    pub(crate) const fn new() -> Self {
-        // INVARIANT: Null.
-        Self {
-            gmem: AtomicPtr::new(ptr::null_mut()),
-            mapping: AtomicPtr::new(ptr::null_mut()),
-        }
-    }
-
-    /// Whether the file belongs to a VM.
-    pub(crate) fn is_linked(&self) -> bool {
-        !self.gmem.load(Ordering::Acquire).is_null()
-    }
-
-    /// Zaps KVM's mappings of pages `first..=last` of the file and keeps KVM from mapping them again
-    /// until the returned value is dropped (`kvm_gmem_invalidate_begin/end`). Does nothing
-    /// for a file of no VM. `guard` holds the file's invalidate lock across both; a guard of another
-    /// mapping is a bug, reported and refused.
-    pub(crate) fn invalidate<'a>(
-        &'a self,
-        first: usize,
-        last: usize,
-        guard: &'a impl InvalidateLockHeld,
-    ) -> Invalidation<'a> {
-        let mut gmem = self.gmem.load(Ordering::Acquire);
-        let (start, end) = (first, last.saturating_add(1));
-        if !gmem.is_null() && !ptr::eq(guard.mapping(), self.mapping.load(Ordering::Acquire)) {
-            kernel::pr_err!("BUG: KVM invalidation under another mapping's lock refused\n");
-            gmem = ptr::null_mut();
-        }
-        if !gmem.is_null() {
-            // SAFETY: `gmem` is live: it is only given back under `mapping`'s invalidate lock held
-            // exclusive (type invariant), which `guard`, a guard of that lock, excludes.
-            unsafe { bindings::kvm_gmem_invalidate_begin(gmem, start, end) };
-        }
-        Invalidation {
-            gmem,
-            start,
-            end,
-            _p: PhantomData,
-        }
-    }
-
-    /// Unbinds the file from its memslots, zaps KVM's mappings of it and gives KVM's state back
-    /// (`kvm_gmem_provider_release`). For the file's `release`, with no lock held.
-    pub(crate) fn release(&self) {
-        let mapping = self.mapping.load(Ordering::Acquire);
-        if mapping.is_null() {
-            // Never linked to a VM.
-            return;
-        }
-        // SAFETY: `mapping` is the mapping of the inode that holds this link (type invariant), and
-        // the caller, that inode's file, keeps it alive.
-        let mapping = unsafe { &*mapping };
-        let gmem = {
-            let _guard = mapping.invalidate_lock();
-            // INVARIANT: Cleared under the invalidate lock held exclusive.
-            self.gmem.swap(ptr::null_mut(), Ordering::AcqRel)
-        };
-        if !gmem.is_null() {
-            // SAFETY: `gmem` was live and is now unreachable through `self`: we give it back once.
-            // KVM takes the invalidate lock itself, so it must not be held here.
-            unsafe { bindings::kvm_gmem_provider_release(gmem, mapping.as_ptr()) };
-        }
-    }
-
-    /// Attaches KVM's state to a file that has none yet.
-    ///
-    /// # Safety
-    ///
-    /// `gmem` must be the handle KVM passed to `create` for this file, `mapping` the mapping of the
-    /// inode that holds this link, and the file must not be visible to anyone yet. The file's release
-    /// must call [`KvmLink::release`].
-    unsafe fn attach(&self, gmem: *mut bindings::kvm_gmem, mapping: &Mapping) {
-        // INVARIANT: The caller hands over KVM's handle for this file, and its inode's mapping,
-        // before the file is visible.
-        self.mapping
-            .store(ptr::from_ref(mapping).cast_mut(), Ordering::Release);
-        self.gmem.store(gmem, Ordering::Release);
-    }
-
-    fn raw(&self) -> *mut bindings::kvm_gmem {
-        self.gmem.load(Ordering::Acquire)
+/// Zaps KVM's mappings of pages `first..=last` of the file whose invalidate lock `guard` holds, and
+/// keeps KVM from mapping them again until the returned value is dropped
+/// (`kvm_gmem_invalidate_range_begin/end`). Does nothing for a file no VM has (KVM's list of them
+/// is empty).
+pub(crate) fn invalidate<'a>(
+    first: usize,
+    last: usize,
+    guard: &'a impl InvalidateLockHeld,
+) -> Invalidation<'a> {
+    let mapping = guard.mapping();
+    let (start, end) = (first, last.saturating_add(1));
+    // SAFETY: `guard` proves that the mapping's invalidate lock is held, and it stays held until the
+    // returned value, which borrows it, has ended the invalidation.
+    unsafe { bindings::kvm_gmem_invalidate_range_begin(mapping.as_ptr(), start, end) };
+    Invalidation {
+        mapping,
+        start,
+        end,
+        _guard: PhantomData,
     }
 }
 
 /// KVM's mappings of a range of a file kept away; dropping it lets KVM map them again.
 pub(crate) struct Invalidation<'a> {
-    gmem: *mut bindings::kvm_gmem,
+    mapping: &'a Mapping,
     start: usize,
     end: usize,
-    _p: PhantomData<&'a ()>,
+    _guard: PhantomData<&'a ()>,
 }
 
 impl Drop for Invalidation<'_> {
     fn drop(&mut self) {
-        if !self.gmem.is_null() {
-            // SAFETY: Ends the invalidation begun in `KvmLink::invalidate`; the lock borrowed for
-            // `'a` is still held, so `gmem` is still live.
-            unsafe { bindings::kvm_gmem_invalidate_end(self.gmem, self.start, self.end) };
-        }
+        // SAFETY: Ends the invalidation begun in `invalidate`; the lock borrowed for `'a` is still
+        // held.
+        unsafe {
+            bindings::kvm_gmem_invalidate_range_end(self.mapping.as_ptr(), self.start, self.end)
+        };
     }
+}
+
+/// Unbinds a file that KVM made from its memslots and gives KVM's state for it back
+/// (`kvm_gmem_provider_release()`); nothing for a file that KVM did not make. For the file's
+/// `release`, with no lock held: KVM takes its slots lock and the invalidate lock itself.
+pub(crate) fn release(file: ReleasedFile<'_>) {
+    // SAFETY: The file is being released (`ReleasedFile`), which happens once; KVM's state in it, if
+    // any, is given back here and nowhere else.
+    unsafe { bindings::kvm_gmem_provider_release(file.as_ptr()) };
 }
 
 /// A guest_memfd implementation that KVM can use.
@@ -153,26 +84,35 @@ pub(crate) trait Provider: 'static {
     /// The filesystem type of the provider's files: KVM's callbacks only get files of it.
     fn fs_type() -> &'static FileSystemType<Self::Inode>;
 
+    /// Whether the files convert in place and alone say what is private (Linux 7.4's
+    /// `gmem_in_place_conversion`); fixed while the provider is registered.
+    fn in_place_conversion() -> bool;
+
+    /// The `GUEST_MEMFD_FLAG_*` that the files of a VM with or without private memory accept, as
+    /// `KVM_CAP_GUEST_MEMFD_FLAGS` reports them.
+    fn supported_flags(private_mem: bool) -> u64;
+
     /// Makes a new file for `KVM_CREATE_GUEST_MEMFD` on a VM with (`private_mem`) or without private
-    /// memory. The registration attaches KVM's state and installs the file in a descriptor.
+    /// memory. KVM attaches its state and installs the file in a descriptor.
     fn create(
         data: &Self::Data,
         args: &bindings::kvm_create_guest_memfd,
         private_mem: bool,
     ) -> Result<ARef<File>>;
 
-    /// The link of an inode (`None` if it has none, like a filesystem root).
-    fn link(inode: &Inode<Self::Inode>) -> Option<&KvmLink>;
+    /// The order of the file's folios: KVM binds memslots only at file offsets that are a multiple
+    /// of that many pages.
+    fn folio_order(inode: &Inode<Self::Inode>) -> u32;
 
     /// The locked folio holding page `index` (allocated if needed) and the largest order KVM may
     /// map it at.
     fn get_folio(inode: &Inode<Self::Inode>, index: usize) -> Result<(LockedFolio, u32)>;
 
-    /// Whether the file converts in place: KVM then serves its memslots from it alone, shared and
-    /// private, and asks [`Provider::is_private`].
-    fn in_place(inode: &Inode<Self::Inode>) -> bool;
+    /// Whether the file serves its memslots for shared accesses too, not only private ones.
+    fn gmem_only(inode: &Inode<Self::Inode>) -> bool;
 
-    /// Whether page `index` is private. Called under KVM's MMU lock: must not sleep.
+    /// With in-place conversion, whether page `index` is private. Called under KVM's MMU lock:
+    /// must not sleep.
     fn is_private(inode: &Inode<Self::Inode>, index: usize) -> bool;
 }
 
@@ -203,10 +143,13 @@ impl<P: Provider> ProviderRegistration<P> {
                 let ops = Opaque::raw_get(ptr::addr_of_mut!((*slot).ops));
                 ops.write(bindings::kvm_gmem_provider {
                     owner: ptr::addr_of!(bindings::__this_module) as *mut _,
+                    in_place_conversion: P::in_place_conversion(),
+                    supported_flags: Some(Self::supported_flags),
                     create: Some(Self::create),
-                    gmem: Some(Self::gmem),
+                    owns: Some(Self::owns),
+                    folio_order: Some(Self::folio_order),
                     get_folio: Some(Self::get_folio),
-                    in_place: Some(Self::in_place),
+                    gmem_only: Some(Self::gmem_only),
                     is_private: Some(Self::is_private),
                 });
                 let ret = bindings::kvm_gmem_register_provider(ops);
@@ -222,7 +165,7 @@ impl<P: Provider> ProviderRegistration<P> {
         unsafe { kernel::init::pin_init_from_closure(init) }
     }
 
-    /// Returns the inode of a file KVM hands to a callback.
+    /// Returns the inode of a file KVM hands to a callback, if it is one of the provider's files.
     ///
     /// # Safety
     ///
@@ -238,13 +181,12 @@ impl<P: Provider> ProviderRegistration<P> {
     ///
     /// # Safety
     ///
-    /// Called by KVM with the registered table, a fresh `gmem` and valid `args`.
+    /// Called by KVM with the registered table and valid `args`.
     unsafe extern "C" fn create(
         provider: *const bindings::kvm_gmem_provider,
-        gmem: *mut bindings::kvm_gmem,
         args: *const bindings::kvm_create_guest_memfd,
         private_mem: bool,
-    ) -> c_int {
+    ) -> *mut bindings::file {
         // SAFETY: `provider` is the `ops` field of a live registration (it is registered only while
         // the registration exists), and `args` is valid for the call.
         let (this, args) = unsafe {
@@ -255,34 +197,31 @@ impl<P: Provider> ProviderRegistration<P> {
             );
             (&*this, &*args)
         };
-        from_result(|| {
-            // Reserve the descriptor first: once the file exists, only `fput()` may undo it.
-            let fd = super::file::FileDescriptorReservation::get_unused_fd_flags(0)?;
-            let file = P::create(&this.data, args, private_mem)?;
-            let inode = P::fs_type().inode_of(&file).ok_or(EINVAL)?;
-            let link = P::link(inode).ok_or(EINVAL)?;
-            // Nothing can fail from here on: KVM frees `gmem` itself if we return an error.
-            // SAFETY: `gmem` is KVM's handle for this new file, which nobody else can see yet, and
-            // the mapping is that of the inode holding the link; the file's release gives it back
-            // (`Provider::link` is what `release` uses).
-            unsafe { link.attach(gmem, inode.mapping()) };
-            let nr = fd.reserved_fd();
-            fd.fd_install(file);
-            Ok(nr as c_int)
-        })
+        match P::create(&this.data, args, private_mem) {
+            // KVM takes over the reference.
+            Ok(file) => ARef::into_raw(file).as_ptr().cast(),
+            Err(e) => e.to_ptr(),
+        }
     }
 
-    /// `gmem` callback.
+    /// `owns` callback.
     ///
     /// # Safety
     ///
-    /// Called by KVM with a file it holds (or one being released, kept alive by KVM's slots lock).
-    unsafe extern "C" fn gmem(file: *mut bindings::file) -> *mut bindings::kvm_gmem {
+    /// Called by KVM with a referenced file.
+    unsafe extern "C" fn owns(file: *mut bindings::file) -> bool {
         // SAFETY: As the callback's contract says.
-        match unsafe { Self::inode(file) }.and_then(P::link) {
-            Some(link) => link.raw(),
-            None => ptr::null_mut(),
-        }
+        unsafe { Self::inode(file) }.is_some()
+    }
+
+    /// `folio_order` callback.
+    ///
+    /// # Safety
+    ///
+    /// Called by KVM with a referenced file of the provider.
+    unsafe extern "C" fn folio_order(file: *mut bindings::file) -> c_uint {
+        // SAFETY: As the callback's contract says.
+        unsafe { Self::inode(file) }.map_or(0, P::folio_order)
     }
 
     /// `get_folio` callback.
@@ -310,14 +249,19 @@ impl<P: Provider> ProviderRegistration<P> {
         }
     }
 
-    /// `in_place` callback.
+    /// `supported_flags` callback.
+    extern "C" fn supported_flags(private_mem: bool) -> u64 {
+        P::supported_flags(private_mem)
+    }
+
+    /// `gmem_only` callback.
     ///
     /// # Safety
     ///
     /// Called by KVM with a referenced file of the provider.
-    unsafe extern "C" fn in_place(file: *mut bindings::file) -> bool {
+    unsafe extern "C" fn gmem_only(file: *mut bindings::file) -> bool {
         // SAFETY: As the callback's contract says.
-        unsafe { Self::inode(file) }.is_some_and(P::in_place)
+        unsafe { Self::inode(file) }.is_some_and(P::gmem_only)
     }
 
     /// `is_private` callback.

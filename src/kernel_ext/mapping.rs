@@ -62,6 +62,20 @@ impl Mapping {
         }
     }
 
+    /// Takes the invalidate lock shared if that is possible without waiting
+    /// (`filemap_invalidate_trylock_shared()`).
+    pub(crate) fn try_invalidate_lock_shared(&self) -> Option<InvalidateReadGuard<'_>> {
+        // SAFETY: The lock is initialised because the mapping is (type invariant).
+        if unsafe { bindings::down_read_trylock(self.invalidate_lock_ptr()) } == 0 {
+            return None;
+        }
+        // INVARIANT: We just took the lock shared.
+        Some(InvalidateReadGuard {
+            mapping: self,
+            _not_send: PhantomData,
+        })
+    }
+
     /// Takes the invalidate lock exclusive (`filemap_invalidate_lock()`).
     pub(crate) fn invalidate_lock(&self) -> InvalidateWriteGuard<'_> {
         // SAFETY: The lock is initialised because the mapping is (type invariant).

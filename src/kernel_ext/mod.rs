@@ -25,6 +25,7 @@ pub(crate) mod maple_tree;
 pub(crate) mod mapping;
 pub(crate) mod miscdevice;
 pub(crate) mod mm;
+pub(crate) mod params;
 pub(crate) mod sched;
 pub(crate) mod set_once;
 pub(crate) mod uapi;

@@ -16,6 +16,23 @@
 #define RUST_GMEM_DEVICE	"/dev/guest_memfd"
 
 /*
+ * Capabilities (KVM_CHECK_EXTENSION), with the numbers of the kernels that define them; a kernel with
+ * patches/0001-*.patch reports them while rust_gmem is loaded.
+ *
+ * KVM_CAP_GUEST_MEMFD_FLAGS (Linux 6.18): the GUEST_MEMFD_FLAG_* a VM's files accept (on a VM fd), or
+ * any VM's (on /dev/kvm).
+ * KVM_CAP_GUEST_MEMFD_MEMORY_ATTRIBUTES (Linux 7.4; 250, the number of the series' last posted
+ * version): KVM_MEMORY_ATTRIBUTE_PRIVATE when files convert in place with
+ * KVM_SET_MEMORY_ATTRIBUTES2 (0 on a VM without private memory, or with in-place conversion off).
+ */
+#ifndef KVM_CAP_GUEST_MEMFD_FLAGS
+#define KVM_CAP_GUEST_MEMFD_FLAGS		244
+#endif
+#ifndef KVM_CAP_GUEST_MEMFD_MEMORY_ATTRIBUTES
+#define KVM_CAP_GUEST_MEMFD_MEMORY_ATTRIBUTES	250
+#endif
+
+/*
  * Flags of struct kvm_create_guest_memfd. Values as in mainline KVM; any other bit is -EINVAL.
  *
  * GUEST_MEMFD_FLAG_MMAP:        the host may mmap() the file (MAP_SHARED only).
@@ -29,15 +46,17 @@
 #endif
 
 /*
- * GUEST_MEMFD_FLAG_HUGETLB: memory comes from the hugetlb pool, in pages of the size whose log2 is in
- * bits 58..63 (as MAP_HUGE_*; GUESTMEM_HUGETLB_FLAG_2MB or _1GB). The file's huge pages are reserved
- * at creation (-ENOMEM if the pool is short); its size and fallocate ranges are multiples of the huge
- * page size (-EINVAL). Needs a kernel with patches/0003-*.patch (-EOPNOTSUPP without). Encoding as in
- * the "1G page support for guest_memfd" RFC v2.
+ * rust_gmem's extension, GUEST_MEMFD_FLAG_HUGETLB: memory comes from the hugetlb pool, in pages of
+ * the size whose log2 is in bits 58..63 (as MAP_HUGE_*; GUESTMEM_HUGETLB_FLAG_2MB or _1GB). The
+ * file's huge pages are reserved at creation (-ENOMEM if the pool is short); its size and fallocate
+ * ranges are multiples of the huge page size (-EINVAL), and so is the file offset of a memslot bound
+ * to it. Needs a kernel with patches/0003-*.patch (-EOPNOTSUPP without). The size encoding is the
+ * "1G page support for guest_memfd" RFC v2's; the flag is bit 57, just below it, because upstream
+ * assigns guest_memfd flags from bit 0 up (MMAP 0, INIT_SHARED 1, and in posted series NO_DIRECT_MAP 2
+ * and WRITE 3: the RFC's bit 2 is taken). KVM_CAP_GUEST_MEMFD_FLAGS does not report it (a flag the
+ * capability reports must work alone, and this one needs a size); see Documentation/uapi.rst.
  */
-#ifndef GUEST_MEMFD_FLAG_HUGETLB
-#define GUEST_MEMFD_FLAG_HUGETLB	(1ULL << 2)
-#endif
+#define GUEST_MEMFD_FLAG_HUGETLB	(1ULL << 57)
 #ifndef GUESTMEM_HUGETLB_FLAG_SHIFT
 #define GUESTMEM_HUGETLB_FLAG_SHIFT	58
 #define GUESTMEM_HUGETLB_FLAG_MASK	0x3fULL

@@ -12,6 +12,11 @@
 //! changes them, and puts the result back. Putting back what was there before cannot fail: it uses
 //! `__GFP_NOFAIL` for the few page-cache nodes it may need, which is how a failed split or merge is
 //! rolled back without losing data.
+//!
+//! A block with a poisoned page (memory failure) is never merged, and a poisoned huge folio is
+//! never split: nobody can use their pages either way. When such a block is freed, its huge page
+//! leaves the pool ([`Subpool::forget`]): the healthy pages of a split block go back to the page
+//! allocator, a poisoned huge folio is kept for good, and the file's reservation stays backed.
 
 use super::{Allocator, ShowBuf};
 use crate::kernel_ext::folio::{LockedFolio, NewFolio};
@@ -35,6 +40,20 @@ pub(crate) static FORGOTTEN: AtomicUsize = AtomicUsize::new(0);
 /// How many times a merge that found a page busy is retried before the block stays split: lookups
 /// that raced with the restructuring drop their references within a few reschedules.
 const MERGE_RETRIES: usize = 8;
+
+/// Loops over the pages of a block reschedule this often (a 1 GiB block has 262144 pages).
+const RESCHED_EVERY: usize = 512;
+
+/// What a block of the file holds.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Block {
+    /// Nothing.
+    Empty,
+    /// One huge folio, `poisoned` if memory failure marked it.
+    Huge { poisoned: bool },
+    /// One order-0 folio per page.
+    Split,
+}
 
 /// Huge pages of one size, reserved for one file.
 pub(crate) struct Hugetlb {
@@ -78,15 +97,19 @@ impl Hugetlb {
         (block(first)..=block(last)).map(move |b| b * step)
     }
 
-    /// The number of pages of the folio at the start of the block at `base`, or `None` if the block
-    /// is empty (1 means split).
-    fn block_state(
-        &self,
-        mapping: &Mapping,
-        base: usize,
-        guard: &dyn InvalidateLockHeld,
-    ) -> Option<usize> {
-        mapping.for_each_folio(base, base, guard, |f| ControlFlow::Break(f.nr_pages()))
+    /// What the block at `base` holds, judged by its first folio.
+    fn block_state(&self, mapping: &Mapping, base: usize, guard: &dyn InvalidateLockHeld) -> Block {
+        mapping
+            .for_each_folio(base, base, guard, |f| {
+                ControlFlow::Break(if f.nr_pages() == 1 {
+                    Block::Split
+                } else {
+                    Block::Huge {
+                        poisoned: f.is_hwpoison(),
+                    }
+                })
+            })
+            .unwrap_or(Block::Empty)
     }
 
     /// Puts a folio back at `index` after a failed restructuring; cannot fail: only a folio just
@@ -107,6 +130,9 @@ impl Hugetlb {
     ) {
         for (i, page) in pages.into_iter().enumerate() {
             Self::put_back(mapping, page, base + i, guard);
+            if i % RESCHED_EVERY == 0 {
+                sched::cond_resched();
+            }
         }
     }
 
@@ -114,10 +140,17 @@ impl Hugetlb {
     /// raced with us still holds one. The contents are kept; pages never used are zeroed first, so
     /// the merged folio is up to date.
     fn merge_pages(&self, pages: KVVec<NewFolio>) -> Result<NewFolio, KVVec<NewFolio>> {
-        for page in pages.iter() {
+        // A poisoned page can never be part of a huge folio again.
+        if pages.iter().any(|p| p.is_hwpoison()) {
+            return Err(pages);
+        }
+        for (i, page) in pages.iter().enumerate() {
             if !page.is_uptodate() {
                 page.zero();
                 page.mark_uptodate();
+            }
+            if i % RESCHED_EVERY == 0 {
+                sched::cond_resched();
             }
         }
         let mut pages = pages;
@@ -135,17 +168,41 @@ impl Hugetlb {
         Err(pages)
     }
 
-    /// Merges `pages` and frees the huge page, or, if a page is still held, gives the huge page up
-    /// ([`Subpool::forget`]): the pool shrinks by one and the held page is freed when let go.
+    /// Merges `pages` and frees the huge page, or, if a page is still held or poisoned, gives the
+    /// huge page up ([`Subpool::forget`]): the pool shrinks by one, and a held page is freed when
+    /// let go (a poisoned one never is).
     fn free_pages(&self, pages: KVVec<NewFolio>) {
         match self.merge_pages(pages) {
             // The last reference: back to the pool.
             Ok(folio) => drop(folio),
-            Err(pages) => {
-                FORGOTTEN.fetch_add(1, Ordering::Relaxed);
-                self.pool.forget(pages);
-            }
+            Err(pages) => self.forget(pages),
         }
+    }
+
+    /// Gives up the huge page of a block whose folios were taken out of the page cache and cannot
+    /// go back to the pool whole: a split block with a held or poisoned page, or a poisoned huge
+    /// folio ([`Subpool::forget`]).
+    fn forget(&self, folios: KVVec<NewFolio>) {
+        FORGOTTEN.fetch_add(1, Ordering::Relaxed);
+        self.pool.forget(folios);
+    }
+
+    /// Whether a page of the block at `base` is poisoned.
+    fn block_poisoned(
+        &self,
+        mapping: &Mapping,
+        base: usize,
+        guard: &dyn InvalidateLockHeld,
+    ) -> bool {
+        mapping
+            .for_each_folio(base, base + self.pages - 1, guard, |f| {
+                if f.is_hwpoison() {
+                    ControlFlow::Break(())
+                } else {
+                    ControlFlow::Continue(())
+                }
+            })
+            .is_some()
     }
 
     /// Adds the pages of a split block at `base`, keeping them locked until all are in (a lookup
@@ -170,6 +227,9 @@ impl Hugetlb {
         let mut rest = pages.into_iter();
         let mut failed = None;
         for (i, page) in rest.by_ref().enumerate() {
+            if i % RESCHED_EVERY == 0 {
+                sched::cond_resched();
+            }
             match mapping.add_folio_nolru(page, base + i, uapi::GFP_HIGHUSER, guard) {
                 // Cannot fail: the capacity is reserved.
                 Ok(folio) => {
@@ -287,11 +347,12 @@ impl Allocator for Hugetlb {
         guard: &InvalidateWriteGuard<'_>,
     ) -> Result {
         // Nothing may keep a split page: host mappings go first, then any other reference (a pin)
-        // refuses the whole punch before anything is freed.
+        // refuses the whole punch before anything is freed. A poisoned page's extra reference is
+        // memory failure's, which keeps it for good.
         mapping.unmap_pages(first, last - first + 1);
         let busy = mapping.for_each_folio(first, last, guard, |f| {
             // The page cache's reference and the walk's.
-            if f.nr_pages() == 1 && (f.is_mapped() || f.ref_count() > 2) {
+            if f.nr_pages() == 1 && !f.is_hwpoison() && (f.is_mapped() || f.ref_count() > 2) {
                 ControlFlow::Break(())
             } else {
                 ControlFlow::Continue(())
@@ -302,13 +363,23 @@ impl Allocator for Hugetlb {
         }
         for base in self.blocks(first, last) {
             sched::cond_resched();
-            if self.block_state(mapping, base, guard) != Some(1) {
+            let block = self.block_state(mapping, base, guard);
+            if block == Block::Empty || block == (Block::Huge { poisoned: false }) {
                 continue;
             }
-            let pages = mapping
+            let folios = mapping
                 .detach_folios(base, base + self.pages - 1, guard)
                 .map_err(|e| if e == EINVAL { EAGAIN } else { e })?;
-            match self.merge_pages(pages) {
+            if block != Block::Split {
+                // A poisoned huge folio: it leaves the pool.
+                self.forget(folios);
+                continue;
+            }
+            if folios.iter().any(|p| p.is_hwpoison()) {
+                self.forget(folios);
+                continue;
+            }
+            match self.merge_pages(folios) {
                 Ok(folio) => drop(folio),
                 Err(pages) => {
                     // Held by someone after all: the block stays as it was.
@@ -327,10 +398,11 @@ impl Allocator for Hugetlb {
     }
 
     fn release_all(&self, mapping: &Mapping, guard: &InvalidateWriteGuard<'_>) {
-        // Only split blocks need care: whole folios go back to the pool when truncated.
+        // Only split blocks and poisoned huge folios need care: whole healthy folios go back to
+        // the pool when truncated.
         let mut bases = KVVec::new();
         mapping.for_each_folio(0, usize::MAX, guard, |f| {
-            if f.nr_pages() == 1 && self.starts_block(f.index()) {
+            if (f.nr_pages() == 1 && self.starts_block(f.index())) || f.is_hwpoison() {
                 if bases.push(f.index(), GFP_KERNEL).is_err() {
                     return ControlFlow::Break(());
                 }
@@ -339,8 +411,13 @@ impl Allocator for Hugetlb {
         });
         for &base in bases.iter() {
             sched::cond_resched();
-            if let Ok(pages) = mapping.detach_folios(base, base + self.pages - 1, guard) {
-                self.free_pages(pages);
+            let Ok(folios) = mapping.detach_folios(base, base + self.pages - 1, guard) else {
+                continue;
+            };
+            if folios.first().is_some_and(|f| f.nr_pages() > 1) {
+                self.forget(folios);
+            } else {
+                self.free_pages(folios);
             }
         }
     }
@@ -354,8 +431,9 @@ impl Allocator for Hugetlb {
     ) -> Result<(), (Error, usize)> {
         for base in self.blocks(first, last) {
             match self.block_state(mapping, base, guard) {
-                Some(n) if n > 1 => {}
-                // Empty (split when allocated) or split already.
+                Block::Huge { poisoned: false } => {}
+                // Empty (split when allocated) or split already; or poisoned, which nobody can use
+                // either way, so it need not be split to become shared.
                 _ => continue,
             }
             let folios = mapping
@@ -380,7 +458,10 @@ impl Allocator for Hugetlb {
     ) {
         for base in self.blocks(first, last) {
             sched::cond_resched();
-            if self.block_state(mapping, base, guard) != Some(1) {
+            // A block with a poisoned page stays split for good.
+            if self.block_state(mapping, base, guard) != Block::Split
+                || self.block_poisoned(mapping, base, guard)
+            {
                 continue;
             }
             let Ok(pages) = mapping.detach_folios(base, base + self.pages - 1, guard) else {
