@@ -17,10 +17,7 @@ bool rust_gmem_param_in_place_conversion(void);
 void rust_gmem_mt_init_external(struct maple_tree *mt, struct rw_semaphore *lock);
 void rust_gmem_mas_init(struct ma_state *mas, struct maple_tree *mt, unsigned long first,
 			unsigned long last);
-void rust_gmem_mas_set_range(struct ma_state *mas, unsigned long first, unsigned long last);
-bool rust_gmem_mt_external_lock_held(struct maple_tree *mt);
 void *rust_gmem_xa_mk_value(unsigned long v);
-bool rust_gmem_xa_is_value(const void *entry);
 unsigned long rust_gmem_xa_to_value(const void *entry);
 
 struct kmem_cache *rust_gmem_kmem_cache_create(const char *name, unsigned int size,
@@ -38,7 +35,7 @@ int rust_gmem_file_get_write_access(struct file *file);
 
 void rust_gmem_folio_get(struct folio *folio);
 void rust_gmem_folio_put(struct folio *folio);
-void rust_gmem_folio_lock(struct folio *folio);
+struct address_space *rust_gmem_folio_mapping(struct folio *folio);
 pgoff_t rust_gmem_folio_index(struct folio *folio);
 long rust_gmem_folio_nr_pages(struct folio *folio);
 int rust_gmem_folio_ref_count(struct folio *folio);
@@ -56,14 +53,12 @@ unsigned long rust_gmem_mapping_nrpages(struct address_space *mapping);
 void rust_gmem_folio_batch_init(struct folio_batch *fbatch);
 unsigned long rust_gmem_folio_pfn(struct folio *folio);
 struct folio *rust_gmem_folio_nth_page(struct folio *folio, unsigned long n);
-void rust_gmem_folio_set_uptodate(struct folio *folio);
 void rust_gmem_folio_clear_uptodate(struct folio *folio);
 
 /* Only with patches/0003-*.patch (HAVE_HUGETLB_FOLIO_SPLIT_PAGES; Kbuild sets cfg(rust_gmem_hugetlb)). */
 struct hugepage_subpool;
 struct hstate;
 unsigned int rust_gmem_hstate_order(struct hstate *h);
-struct hstate *rust_gmem_subpool_hstate(struct hugepage_subpool *spool);
 int rust_gmem_filemap_add_folio_nolru(struct address_space *mapping, struct folio *folio,
 				      pgoff_t index, gfp_t gfp);
 struct folio *rust_gmem_hugetlb_merge(struct hstate *h, struct folio *first,
@@ -73,6 +68,7 @@ void rust_gmem_hugetlb_forget(struct hstate *h, struct folio *first,
 
 void rust_gmem_init_work(struct work_struct *work, work_func_t func);
 int rust_gmem_next_online_cpu(int prev);
+void rust_gmem_fsleep(unsigned long usecs);
 void rust_gmem_cond_resched(void);
 
 #endif /* _RUST_GMEM_HELPERS_H */

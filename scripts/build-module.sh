@@ -5,10 +5,6 @@
 . "$(dirname "$0")/lib.sh"
 
 [ -f "$KDIR/.rust_gmem_built" ] || die "kernel not built: run scripts/build-kernel.sh (or make kernel)"
-if [ "${1:-}" = clean ]; then
-	make -s -C "$KDIR" M="$MODDIR" "${KMAKE_FLAGS[@]}" clean
-	exit 0
-fi
 if [ "$MODDIR" != "$TOP" ]; then
 	mkdir -p "$MODDIR"
 	rsync -a --delete --exclude='*.o' --exclude='.*.cmd' --exclude='*.d' --exclude='*.ko' \

@@ -40,6 +40,9 @@ for flavour in $FLAVOURS; do
 		else record fail "build: clippy (CLIPPY=1) without warnings"; fi
 		if bash "$TOP/scripts/rustfmt.sh"; then record ok "build: rustfmt clean"
 		else record fail "build: rustfmt clean"; fi
+		if RUST_GMEM_NO_PATCHES=1 CLIPPY=1 bash "$TOP/scripts/build-module.sh"; then
+			record ok "build: clippy as for a kernel without patches/ (no KVM, no huge pages)"
+		else record fail "build: clippy as for a kernel without patches/ (no KVM, no huge pages)"; fi
 	fi
 	if ! bash "$TOP/scripts/build-module.sh"; then
 		record fail "$flavour: build: rust_gmem.ko without warnings"

@@ -7,29 +7,36 @@
 //! VMMs that only need the host side of a guest_memfd can make one without `/dev/kvm`. Files made
 //! through KVM belong to that VM: KVM binds them to memslots and takes guest pages from them.
 
-use crate::gmem::{self, GmemInode, Owner, Stats, RUST_GMEM_MAGIC};
-use crate::kernel_ext::debugfs;
-use crate::kernel_ext::file::{File, FileDescriptorReservation};
-use crate::kernel_ext::fs::{FileSystemType, PseudoFs};
-use crate::kernel_ext::miscdevice::MiscDevice;
+use crate::backport::debugfs;
+use crate::backport::fs::file::{File, FileDescriptorReservation};
+use crate::backport::miscdevice::{MiscDevice, MiscDeviceRegistration};
+use crate::gmem::{self, ConvertDelay, GmemInode, Owner, Stats, RUST_GMEM_MAGIC};
+use crate::kernel_ext::infallible;
+use crate::kernel_ext::pseudo_fs::{FileSystemType, PseudoFs};
 use crate::kernel_ext::uapi::{self, kvm_create_guest_memfd};
 #[cfg(rust_gmem_kvm)]
-use crate::kernel_ext::{folio::LockedFolio, fs::Inode, kvm, params};
+use crate::kernel_ext::{folio::LockedFolio, kvm, params, pseudo_fs::Inode};
 use kernel::c_str;
 use kernel::prelude::*;
-use kernel::sync::Arc;
+use kernel::sync::{Arc, ArcBorrow};
 use kernel::types::ARef;
 use kernel::uaccess::UserSlice;
 
 static GMEM_FS_TYPE: FileSystemType<GmemInode> = FileSystemType::new();
 
-/// What every guest_memfd file is made with: the pseudo-filesystem and the debugfs directory.
+/// What every guest_memfd file is made with: the pseudo-filesystem and the debugfs directory of
+/// the files' views, with the module-wide debugfs files.
 ///
-/// Fields drop in order: the filesystem goes before the directory that held its inodes' files.
+/// Each debugfs file holds a reference to the directory, so the order in which these go does not
+/// matter.
 #[pin_data]
 pub(crate) struct GmemCore {
     #[pin]
     fs: PseudoFs<GmemInode>,
+    #[pin]
+    _stats: debugfs::File<Stats>,
+    #[pin]
+    _convert_delay: debugfs::File<ConvertDelay>,
     debugfs: debugfs::Dir,
 }
 
@@ -37,11 +44,12 @@ impl GmemCore {
     /// Creates the debugfs directory and sets up the pseudo-filesystem.
     pub(crate) fn new() -> impl PinInit<Self, Error> {
         let debugfs = debugfs::Dir::new(c_str!("rust_gmem"));
-        debugfs.create_file::<Stats>(c_str!("stats"));
-        debugfs.read_write_file(c_str!("convert_delay_us"), &gmem::CONVERT_DELAY_US);
         try_pin_init!(Self {
-            debugfs,
             fs <- PseudoFs::new(&GMEM_FS_TYPE, c_str!("rust_gmem"), RUST_GMEM_MAGIC),
+            _stats <- debugfs.read_only_file(c_str!("stats"), infallible(Stats)),
+            _convert_delay <-
+                debugfs.read_write_file(c_str!("convert_delay_us"), infallible(ConvertDelay)),
+            debugfs,
         }? Error)
     }
 
@@ -55,9 +63,14 @@ pub(crate) struct GmemDevice;
 
 #[vtable]
 impl MiscDevice for GmemDevice {
-    type Data = Arc<GmemCore>;
+    type Ptr = Arc<GmemCore>;
+    type RegistrationData = Arc<GmemCore>;
 
-    fn ioctl(core: &Arc<GmemCore>, _file: &File, cmd: u32, arg: usize) -> Result<isize> {
+    fn open(_file: &File, misc: &MiscDeviceRegistration<Self>) -> Result<Arc<GmemCore>> {
+        Ok(misc.data().clone())
+    }
+
+    fn ioctl(core: ArcBorrow<'_, GmemCore>, _file: &File, cmd: u32, arg: usize) -> Result<isize> {
         match cmd {
             uapi::KVM_CREATE_GUEST_MEMFD => {
                 let mut reader =

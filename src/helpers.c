@@ -3,6 +3,7 @@
  * C helpers for static inline functions and macros of the 6.12 kernel that Rust cannot call directly
  * (mainline has the rust/helpers/ directory for the same purpose). Each forwards to the item it is named after.
  */
+#include <linux/delay.h>
 #include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/hugetlb.h>
@@ -49,24 +50,9 @@ void rust_gmem_mas_init(struct ma_state *mas, struct maple_tree *mt, unsigned lo
 	*mas = tmp;
 }
 
-void rust_gmem_mas_set_range(struct ma_state *mas, unsigned long first, unsigned long last)
-{
-	mas_set_range(mas, first, last);
-}
-
-bool rust_gmem_mt_external_lock_held(struct maple_tree *mt)
-{
-	return mt_lock_is_held(mt);
-}
-
 void *rust_gmem_xa_mk_value(unsigned long v)
 {
 	return xa_mk_value(v);
-}
-
-bool rust_gmem_xa_is_value(const void *entry)
-{
-	return xa_is_value(entry);
 }
 
 unsigned long rust_gmem_xa_to_value(const void *entry)
@@ -142,9 +128,9 @@ void rust_gmem_folio_put(struct folio *folio)
 	folio_put(folio);
 }
 
-void rust_gmem_folio_lock(struct folio *folio)
+struct address_space *rust_gmem_folio_mapping(struct folio *folio)
 {
-	folio_lock(folio);
+	return folio->mapping;
 }
 
 pgoff_t rust_gmem_folio_index(struct folio *folio)
@@ -242,6 +228,12 @@ int rust_gmem_next_online_cpu(int prev)
 	return cpumask_next(prev, cpu_online_mask);
 }
 
+/* fsleep() is a static inline. */
+void rust_gmem_fsleep(unsigned long usecs)
+{
+	fsleep(usecs);
+}
+
 /* cond_resched() is a macro whose expansion depends on the preemption model. */
 void rust_gmem_cond_resched(void)
 {
@@ -259,12 +251,6 @@ struct folio *rust_gmem_folio_nth_page(struct folio *folio, unsigned long n)
 	return page_folio(nth_page(&folio->page, n));
 }
 
-/* folio_mark_uptodate() for a folio nobody else can see yet. */
-void rust_gmem_folio_set_uptodate(struct folio *folio)
-{
-	folio_mark_uptodate(folio);
-}
-
 /* A folio from a pool keeps the flags of its last use: the caller owns it and nobody else sees it. */
 void rust_gmem_folio_clear_uptodate(struct folio *folio)
 {
@@ -275,11 +261,6 @@ void rust_gmem_folio_clear_uptodate(struct folio *folio)
 unsigned int rust_gmem_hstate_order(struct hstate *h)
 {
 	return huge_page_order(h);
-}
-
-struct hstate *rust_gmem_subpool_hstate(struct hugepage_subpool *spool)
-{
-	return spool->hstate;
 }
 
 /*

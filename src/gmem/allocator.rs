@@ -11,18 +11,18 @@
 //!
 //! # Blocks, splitting and merging
 //!
-//! The file is cut into blocks of [`Allocator::pages_per_folio`] pages. A block is empty, or holds
+//! The file is cut into [`Allocator::blocks`] (of one page for order 0). A block is empty, or holds
 //! one folio (a huge folio, for [`Hugetlb`]), or, split, one order-0 folio per page, never a mix.
 //! The rule the conversion code keeps: a block with a shared page is split (only order-0 folios are
 //! mapped by the host); a block whose pages are all private is merged back when possible. The
 //! allocation of a block that already has a shared page splits it at once.
 
-use crate::kernel_ext::debugfs::ShowBuf;
+use super::range::{Blocks, Pages};
 use crate::kernel_ext::folio::{Folio, LockedFolio};
+use crate::kernel_ext::gfp::GFP_HIGHUSER;
 use crate::kernel_ext::mapping::{InvalidateLockHeld, InvalidateWriteGuard, Mapping};
 use crate::kernel_ext::uapi;
 use core::fmt;
-use kernel::page::PAGE_SIZE;
 use kernel::prelude::*;
 
 /// The operations of a guest_memfd allocator. Page indices are the file's.
@@ -30,8 +30,8 @@ pub(crate) trait Allocator: Send + Sync {
     /// A name for debugfs.
     fn name(&self) -> &'static str;
 
-    /// The number of pages in each block (and unsplit folio) of the file.
-    fn pages_per_folio(&self) -> usize;
+    /// How the file is cut into blocks, each of which is one unsplit folio.
+    fn blocks(&self) -> Blocks;
 
     /// Fills the empty block that starts at `base` and returns the locked folio holding page
     /// `index`: one new folio, or order-0 folios if `split` (a page of the block is shared). New
@@ -48,14 +48,13 @@ pub(crate) trait Allocator: Send + Sync {
         guard: &dyn InvalidateLockHeld,
     ) -> Result<LockedFolio>;
 
-    /// Frees the memory of the whole blocks in pages `first..=last` (hole punching): unmaps them,
-    /// removes them from the page cache and returns them to where they came from. `EAGAIN` if a
-    /// split huge page has a page someone still holds (a pin); the blocks before it are freed.
+    /// Frees the memory of the whole blocks in `range` (hole punching): unmaps them, removes them
+    /// from the page cache and returns them to where they came from. `EAGAIN` if a split huge page
+    /// has a page someone still holds (a pin); the blocks before it are freed.
     fn free_range(
         &self,
         mapping: &Mapping,
-        first: usize,
-        last: usize,
+        range: Pages,
         guard: &InvalidateWriteGuard<'_>,
     ) -> Result;
 
@@ -63,28 +62,27 @@ pub(crate) trait Allocator: Send + Sync {
     /// truncated as usual). Must not fail: what cannot be given back whole is given up.
     fn release_all(&self, _mapping: &Mapping, _guard: &InvalidateWriteGuard<'_>) {}
 
-    /// Splits every block overlapping `first..=last` that holds a huge folio into order-0 folios,
+    /// Splits every block overlapping `range` that holds a huge folio into order-0 folios,
     /// keeping the contents, before part of it becomes shared. On failure, the index of the block
     /// that failed (earlier blocks stay split; [`Allocator::merge`] undoes them).
     fn split(
         &self,
         mapping: &Mapping,
-        first: usize,
-        last: usize,
+        range: Pages,
         guard: &InvalidateWriteGuard<'_>,
     ) -> Result<(), (Error, usize)>;
 
-    /// Merges each split block in `first..=last` (whole blocks, all of whose pages the caller
-    /// knows to be private) back into one huge folio, keeping the contents. A block that cannot be
-    /// merged (a page is still held) stays split, which is correct, only slower for the guest.
-    fn merge(&self, mapping: &Mapping, first: usize, last: usize, guard: &InvalidateWriteGuard<'_>);
+    /// Merges each split block in `range` (whole blocks, all of whose pages the caller knows to be
+    /// private) back into one huge folio, keeping the contents. A block that cannot be merged (a
+    /// page is still held) stays split, which is correct, only slower for the guest.
+    fn merge(&self, mapping: &Mapping, range: Pages, guard: &InvalidateWriteGuard<'_>);
 
     /// Writes allocator-specific lines of the file's debugfs view.
     fn show(
         &self,
         _mapping: &Mapping,
         _guard: &dyn InvalidateLockHeld,
-        _out: &mut ShowBuf,
+        _f: &mut fmt::Formatter<'_>,
     ) -> fmt::Result {
         Ok(())
     }
@@ -98,8 +96,8 @@ impl Allocator for Order0 {
         "order-0"
     }
 
-    fn pages_per_folio(&self) -> usize {
-        1
+    fn blocks(&self) -> Blocks {
+        Blocks::ORDER0
     }
 
     fn populate(
@@ -111,20 +109,17 @@ impl Allocator for Order0 {
         guard: &dyn InvalidateLockHeld,
     ) -> Result<LockedFolio> {
         // Unmovable: no __GFP_MOVABLE.
-        let folio = Folio::alloc(uapi::GFP_HIGHUSER, 0)?;
-        mapping.add_folio(folio, base, uapi::GFP_HIGHUSER, guard)
+        let folio = Folio::alloc(GFP_HIGHUSER, 0)?;
+        mapping.add_folio(folio, base, GFP_HIGHUSER, guard)
     }
 
     fn free_range(
         &self,
         mapping: &Mapping,
-        first: usize,
-        last: usize,
+        range: Pages,
         guard: &InvalidateWriteGuard<'_>,
     ) -> Result {
-        let start = (first * PAGE_SIZE) as i64;
-        let end = ((last + 1) * PAGE_SIZE) as i64 - 1;
-        mapping.truncate_range(start, end, guard);
+        mapping.truncate_pages(range.first, range.last, guard);
         Ok(())
     }
 
@@ -132,14 +127,13 @@ impl Allocator for Order0 {
     fn split(
         &self,
         _: &Mapping,
-        _: usize,
-        _: usize,
+        _: Pages,
         _: &InvalidateWriteGuard<'_>,
     ) -> Result<(), (Error, usize)> {
         Ok(())
     }
 
-    fn merge(&self, _: &Mapping, _: usize, _: usize, _: &InvalidateWriteGuard<'_>) {}
+    fn merge(&self, _: &Mapping, _: Pages, _: &InvalidateWriteGuard<'_>) {}
 }
 
 /// The allocator of one file.
@@ -194,20 +188,15 @@ impl FileAllocator {
 mod hugetlb;
 
 /// Writes the module-wide allocator counters of debugfs' `stats`.
-pub(crate) fn show_stats(out: &mut ShowBuf) -> fmt::Result {
+pub(crate) fn show_stats(f: &mut fmt::Formatter<'_>) -> fmt::Result {
     #[cfg(rust_gmem_hugetlb)]
     {
-        use core::fmt::Write;
         use core::sync::atomic::Ordering::Relaxed;
-        writeln!(out, "hugetlb_splits: {}", hugetlb::SPLITS.load(Relaxed))?;
-        writeln!(out, "hugetlb_merges: {}", hugetlb::MERGES.load(Relaxed))?;
-        writeln!(
-            out,
-            "hugetlb_forgotten: {}",
-            hugetlb::FORGOTTEN.load(Relaxed)
-        )?;
+        writeln!(f, "hugetlb_splits: {}", hugetlb::SPLITS.load(Relaxed))?;
+        writeln!(f, "hugetlb_merges: {}", hugetlb::MERGES.load(Relaxed))?;
+        writeln!(f, "hugetlb_forgotten: {}", hugetlb::FORGOTTEN.load(Relaxed))?;
     }
     #[cfg(not(rust_gmem_hugetlb))]
-    let _ = out;
+    let _ = f;
     Ok(())
 }

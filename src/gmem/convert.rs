@@ -17,11 +17,14 @@
 //!
 //! Page contents are never touched: conversion keeps the data (software-protected semantics).
 
+use super::range::Pages;
 use super::{GmemInode, Shareability};
-use crate::kernel_ext::fs::Inode;
+use crate::backport::time::{delay::fsleep, Delta};
 use crate::kernel_ext::mapping::{InvalidateWriteGuard, Mapping};
-use crate::kernel_ext::{kvm, mm, sched};
+use crate::kernel_ext::pseudo_fs::Inode;
+use crate::kernel_ext::{kvm, lru};
 use core::ops::ControlFlow;
+use core::sync::atomic::Ordering;
 use kernel::alloc::{AllocError, KVVec};
 use kernel::page::PAGE_SIZE;
 use kernel::prelude::*;
@@ -51,19 +54,6 @@ impl From<AllocError> for ConvertError {
     }
 }
 
-/// Pages `first..=last`.
-#[derive(Clone, Copy)]
-struct Range {
-    first: usize,
-    last: usize,
-}
-
-impl Range {
-    fn len(&self) -> usize {
-        self.last - self.first + 1
-    }
-}
-
 /// Makes bytes `offset..offset + size` of the file shared or private.
 pub(crate) fn convert(
     inode: &Inode<GmemInode>,
@@ -73,21 +63,18 @@ pub(crate) fn convert(
 ) -> Result<(), ConvertError> {
     let gmem = inode.data();
     let params = gmem.params()?;
-    let page = PAGE_SIZE as u64;
-    if offset % page != 0 || size % page != 0 {
-        return Err(ConvertError::Invalid);
-    }
-    let end = offset.checked_add(size).ok_or(ConvertError::Invalid)?;
-    if end > params.pages as u64 * page {
-        return Err(ConvertError::Invalid);
-    }
+    // A size of 0 converts nothing, if the offset is valid (the RFC's form; the attributes ioctl
+    // refuses it before).
     if size == 0 {
-        return Ok(());
+        let valid = offset % PAGE_SIZE as u64 == 0 && offset <= Pages::byte_offset(params.nr_pages);
+        return if valid {
+            Ok(())
+        } else {
+            Err(ConvertError::Invalid)
+        };
     }
-    let range = Range {
-        first: (offset / page) as usize,
-        last: (end / page) as usize - 1,
-    };
+    let range =
+        Pages::of_bytes(offset, size, params.nr_pages).map_err(|_| ConvertError::Invalid)?;
     let target = to.to_attributes();
     let mapping = inode.mapping();
     let guard = mapping.invalidate_lock();
@@ -97,11 +84,13 @@ pub(crate) fn convert(
     let mut changes = KVVec::new();
     for entry in gmem.shareability.ranges(range.first, range.last, &guard)? {
         if entry.value != target {
-            let change = Range {
-                first: entry.first.max(range.first),
-                last: entry.last.min(range.last),
-            };
-            changes.push(change, GFP_KERNEL)?;
+            // Each entry returned overlaps the range.
+            if let Some(change) = range.intersect(Pages {
+                first: entry.first,
+                last: entry.last,
+            }) {
+                changes.push(change, GFP_KERNEL)?;
+            }
         }
     }
     if changes.is_empty() {
@@ -116,18 +105,18 @@ pub(crate) fn convert(
         // Folios allocated on this CPU are most likely still in its LRU batch: drain it first, it
         // is cheap. Other CPUs' batches are drained only if a folio still looks busy and could be
         // in one (not for a pinned or mapped folio, which no drain makes idle).
-        mm::lru_add_drain();
+        lru::lru_add_drain();
         let mut busy = first_busy(mapping, &changes, &guard);
         if busy.as_ref().is_some_and(|b| b.may_be_batched) {
             // New folios sit in per-CPU LRU batches, which hold a reference: flush them and look
             // again before blaming a page.
-            super::FULL_LRU_DRAINS.fetch_add(1, core::sync::atomic::Ordering::Relaxed);
-            mm::lru_add_drain_all()?;
+            super::FULL_LRU_DRAINS.fetch_add(1, Ordering::Relaxed);
+            lru::lru_add_drain_all()?;
             busy = first_busy(mapping, &changes, &guard);
         }
         if let Some(busy) = busy {
             return Err(ConvertError::Busy {
-                error_offset: busy.index as u64 * page,
+                error_offset: Pages::byte_offset(busy.index),
             });
         }
     }
@@ -142,7 +131,7 @@ pub(crate) fn convert(
         }
     }
     let mut hi = range.last;
-    if hi + 1 < params.pages {
+    if hi + 1 < params.nr_pages {
         if let Some(e) = gmem.shareability.load(hi + 1, &guard) {
             if e.value == target {
                 hi = e.last;
@@ -156,14 +145,17 @@ pub(crate) fn convert(
     // that steps 4 and 6 may split or merge, since KVM maps an unsplit block with one huge mapping
     // that also covers the pages this conversion does not change.
     let allocator = params.allocator.ops();
-    let blocks = whole_blocks(range, allocator.pages_per_folio(), params.pages);
+    let blocks = allocator.blocks().covering(range, params.nr_pages);
     let _kvm = kvm::invalidate(blocks.first, blocks.last, &guard);
-    sched::delay_us(super::CONVERT_DELAY_US.load(core::sync::atomic::Ordering::Relaxed));
+    let delay_us = super::CONVERT_DELAY_US.load(Ordering::Relaxed);
+    if delay_us > 0 {
+        fsleep(Delta::from_micros(delay_us.into()));
+    }
 
     // 4. Only order-0 folios may become shared.
     if to == Shareability::Shared {
         for (done, c) in changes.iter().enumerate() {
-            if let Err((e, index)) = allocator.split(mapping, c.first, c.last, &guard) {
+            if let Err((e, index)) = allocator.split(mapping, *c, &guard) {
                 // Roll back: merge what was split (this change's earlier blocks too). The tree is
                 // untouched (`store` is dropped), so those blocks are still all private.
                 for c in &changes[..=done] {
@@ -172,7 +164,7 @@ pub(crate) fn convert(
                 // A page someone holds (a lookup racing with the split) is the caller's to retry.
                 if e == EBUSY {
                     return Err(ConvertError::Busy {
-                        error_offset: index as u64 * page,
+                        error_offset: Pages::byte_offset(index),
                     });
                 }
                 return Err(e.into());
@@ -193,38 +185,26 @@ pub(crate) fn convert(
     Ok(())
 }
 
-/// The pages of the blocks of `per_block` pages that overlap `range`, in a file of `pages` pages.
-fn whole_blocks(range: Range, per_block: usize, pages: usize) -> Range {
-    let first = range.first - range.first.checked_rem(per_block).unwrap_or(0);
-    let last = range.last - range.last.checked_rem(per_block).unwrap_or(0) + per_block - 1;
-    Range {
-        first,
-        last: last.min(pages - 1),
-    }
-}
-
 /// Merges the split blocks overlapping `range` whose pages are all private.
 fn merge_private_blocks(
     gmem: &GmemInode,
     mapping: &Mapping,
-    range: Range,
+    range: Pages,
     guard: &InvalidateWriteGuard<'_>,
 ) {
     let Ok(params) = gmem.params() else {
         return;
     };
     let allocator = params.allocator.ops();
-    let step = allocator.pages_per_folio();
-    if step == 1 {
+    let blocks = allocator.blocks();
+    if blocks.pages() == 1 {
         return;
     }
-    let mut base = range.first - range.first.checked_rem(step).unwrap_or(0);
-    while base <= range.last {
-        let last = base + step - 1;
-        if gmem.all_private(base, last, guard).unwrap_or(false) {
-            allocator.merge(mapping, base, last, guard);
+    for base in blocks.starts(range) {
+        let block = blocks.block_of(base, params.nr_pages);
+        if gmem.all_private(block, guard).unwrap_or(false) {
+            allocator.merge(mapping, block, guard);
         }
-        base += step;
     }
 }
 
@@ -242,7 +222,7 @@ struct Busy {
 /// it keeps is memory failure's.
 fn first_busy(
     mapping: &Mapping,
-    changes: &[Range],
+    changes: &[Pages],
     guard: &InvalidateWriteGuard<'_>,
 ) -> Option<Busy> {
     changes.iter().find_map(|c| {

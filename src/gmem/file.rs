@@ -3,14 +3,16 @@
 //! The operations of a guest_memfd file: `mmap` and faults, `fallocate`, and the conversion ioctls.
 
 use super::convert::{self, ConvertError};
+use super::range::Pages;
 use super::{GmemInode, Shareability};
-use crate::kernel_ext::file::{File, FileOperations, ReleasedFile};
+use crate::backport::fs::File;
+use crate::backport::mm::virt::{flags, VmaNew};
 use crate::kernel_ext::folio::LockedFolio;
-use crate::kernel_ext::fs::Inode;
-use crate::kernel_ext::mm::{VmOperations, VmaNew};
+use crate::kernel_ext::pseudo_fs::file_ops::{FileOperations, ReleasedFile};
+use crate::kernel_ext::pseudo_fs::vm_ops::{self, VmOperations};
+use crate::kernel_ext::pseudo_fs::Inode;
 use crate::kernel_ext::uapi::{self, kvm_gmem_convert, kvm_memory_attributes2};
 use crate::kernel_ext::{errno, kvm, sched};
-use kernel::page::PAGE_SIZE;
 use kernel::prelude::*;
 use kernel::uaccess::UserSlice;
 
@@ -35,11 +37,11 @@ impl FileOperations for GmemFile {
             return Err(ENODEV);
         }
         // Private (copy-on-write) mappings would copy guest memory out of the file.
-        if !vma.is_shared() {
+        let shared = flags::SHARED | flags::MAYSHARE;
+        if vma.flags() & shared != shared {
             return Err(EINVAL);
         }
-        vma.set_vm_ops::<GmemFile>();
-        Ok(())
+        vm_ops::set_vm_ops::<GmemFile>(vma, inode)
     }
 
     fn release(_inode: &Inode<GmemInode>, file: ReleasedFile<'_>) {
@@ -61,9 +63,10 @@ impl FileOperations for GmemFile {
             return Err(errno::eopnotsupp());
         }
         // The VFS has checked `offset >= 0`, `len > 0` and that `offset + len` does not overflow.
-        // Whole folios only: pages, or huge pages for a huge-page file.
-        let unit = (inode.data().params()?.allocator.ops().pages_per_folio() * PAGE_SIZE) as i64;
-        if offset.checked_rem(unit) != Some(0) || len.checked_rem(unit) != Some(0) {
+        let (offset, len) = (offset as u64, len as u64);
+        // Whole blocks only: pages, or huge pages for a huge-page file.
+        let blocks = inode.data().params()?.allocator.ops().blocks();
+        if !blocks.aligned(offset) || !blocks.aligned(len) {
             return Err(EINVAL);
         }
         if mode & punch != 0 {
@@ -71,7 +74,8 @@ impl FileOperations for GmemFile {
         } else {
             allocate(inode, offset, len)?;
         }
-        file.modified()
+        let lock = inode.lock();
+        inode.file_modified(file, &lock)
     }
 }
 
@@ -94,61 +98,42 @@ impl VmOperations for GmemFile {
     }
 }
 
-/// Allocates every page of `offset..offset + len` (bytes, page aligned, inside the file).
-fn allocate(inode: &Inode<GmemInode>, offset: i64, len: i64) -> Result {
+/// Allocates every page of bytes `offset..offset + len` (aligned to the file's blocks, inside the
+/// file).
+fn allocate(inode: &Inode<GmemInode>, offset: u64, len: u64) -> Result {
     let gmem = inode.data();
     let params = gmem.params()?;
-    let page = PAGE_SIZE as u64;
-    let (offset, len) = (offset as u64, len as u64);
-    if offset + len > params.pages as u64 * page {
-        return Err(EINVAL);
-    }
+    let range = Pages::of_bytes(offset, len, params.nr_pages)?;
     let mapping = inode.mapping();
     let guard = mapping.invalidate_lock_shared();
-    let step = params.allocator.ops().pages_per_folio();
-    let first = (offset / page) as usize;
-    let end = ((offset + len) / page) as usize;
-    // Folios are aligned to `step` pages, so the next one starts at the next multiple of it.
-    let mut index = first;
-    let mut done = 0usize;
-    while index < end {
-        // Checked every few folios rather than every one: each is a call into C.
+    for (done, base) in params.allocator.ops().blocks().starts(range).enumerate() {
+        // Checked every few blocks rather than every one: each is a call into C.
         if done % 16 == 0 {
             if kernel::current!().signal_pending() {
                 return Err(EINTR);
             }
             sched::cond_resched();
         }
-        drop(gmem.get_folio(mapping, index, &guard)?);
-        index = (index / step + 1) * step;
-        done += 1;
+        drop(gmem.get_folio(mapping, base, &guard)?);
     }
     Ok(())
 }
 
-/// Frees the pages of `offset..offset + len` (bytes, aligned to the file's folios; may extend past
+/// Frees the pages of bytes `offset..offset + len` (aligned to the file's blocks; may extend past
 /// the end of the file). Their shareability is kept. `EAGAIN` if a split huge page has a page
 /// someone still holds.
-fn punch_hole(inode: &Inode<GmemInode>, offset: i64, len: i64) -> Result {
+fn punch_hole(inode: &Inode<GmemInode>, offset: u64, len: u64) -> Result {
     let gmem = inode.data();
     let params = gmem.params()?;
-    let page = PAGE_SIZE as u64;
-    let first = (offset as u64 / page) as usize;
-    // `offset + len` does not overflow (checked by the VFS) and is past `offset`.
-    let last = ((offset as u64 + len as u64) / page - 1) as usize;
     // Nothing lives past the end of the file.
-    if first >= params.pages {
+    let Some(range) = Pages::of_bytes_clamped(offset, len, params.nr_pages)? else {
         return Ok(());
-    }
-    let last = last.min(params.pages - 1);
+    };
     let mapping = inode.mapping();
     let guard = mapping.invalidate_lock();
     // KVM must not map the pages while, or after, they go.
-    let _kvm = kvm::invalidate(first, last, &guard);
-    params
-        .allocator
-        .ops()
-        .free_range(mapping, first, last, &guard)
+    let _kvm = kvm::invalidate(range.first, range.last, &guard);
+    params.allocator.ops().free_range(mapping, range, &guard)
 }
 
 /// `KVM_GMEM_CONVERT_SHARED`/`PRIVATE`, in the form of the "1G page support" RFC v2: `error_offset`

@@ -14,30 +14,28 @@
 //! The maple tree is created with `MT_FLAGS_LOCK_EXTERN` and the invalidate lock as its external lock,
 //! so lockdep checks every access, and the tree wrapper takes a guard of that lock as proof.
 //!
-//! The lock order, with the reasons for it, is in `Documentation/locking.rst` (one list, kept
-//! there). In short: the invalidate lock comes before the file's huge-page allocation lock, KVM's
-//! MMU lock and folio locks; a conversion, which holds it exclusive, never touches userspace memory
-//! (it reads its arguments before and writes `error_offset` after); memory failure, which runs with
-//! a folio locked, only tries it.
+//! The lock order of the whole module, with the reasons for it, is in one place:
+//! `Documentation/locking.rst`.
 
 mod allocator;
 mod convert;
 mod file;
+mod range;
 
-use crate::kernel_ext::debugfs::{self, ShowBuf};
-use crate::kernel_ext::file::File;
-use crate::kernel_ext::folio::LockedFolio;
-use crate::kernel_ext::fs::{
+use crate::backport::debugfs;
+use crate::backport::fs::File;
+use crate::backport::sync::SetOnce;
+use crate::kernel_ext::folio::{ExclusiveFolio, LockedFolio};
+use crate::kernel_ext::gfp::GFP_HIGHUSER;
+use crate::kernel_ext::mapping::{InvalidateLockHeld, Mapping};
+use crate::kernel_ext::pseudo_fs::{
     Inode, InodeInfo, MemoryFailure, NewInodeCtx, PseudoFs, PseudoFsInode,
 };
-use crate::kernel_ext::kvm;
-use crate::kernel_ext::maple_tree::MapleTree;
-use crate::kernel_ext::mapping::{InvalidateLockHeld, Mapping};
-use crate::kernel_ext::params;
-use crate::kernel_ext::set_once::SetOnce;
+use crate::kernel_ext::range_tree::RangeTree;
 use crate::kernel_ext::uapi::{self, kvm_create_guest_memfd};
+use crate::kernel_ext::{errno, kvm, params};
 use allocator::FileAllocator;
-use core::fmt::{self, Write};
+use core::fmt;
 use core::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use kernel::c_str;
 use kernel::new_mutex;
@@ -45,6 +43,8 @@ use kernel::page::PAGE_SIZE;
 use kernel::prelude::*;
 use kernel::sync::Mutex;
 use kernel::types::ARef;
+use kernel::uaccess::UserSliceReader;
+use range::Pages;
 
 pub(crate) use file::GmemFile;
 
@@ -109,6 +109,8 @@ pub(crate) enum Owner {
     /// `/dev/guest_memfd`: the file belongs to no VM.
     Device,
     /// KVM, for a VM (`KVM_CREATE_GUEST_MEMFD` on a VM), which has private memory or not.
+    // Only KVM makes these, through the provider interface of `patches/0001-*`.
+    #[cfg_attr(not(rust_gmem_kvm), allow(dead_code))]
     Vm {
         /// The VM has private memory (`KVM_X86_SW_PROTECTED_VM`, SEV-SNP, TDX).
         private_mem: bool,
@@ -120,7 +122,7 @@ struct Params {
     /// The `GUEST_MEMFD_FLAG_*` flags.
     flags: u64,
     /// The file size in pages (never zero).
-    pages: usize,
+    nr_pages: usize,
     /// Where the file's memory comes from.
     allocator: FileAllocator,
     /// Who made the file.
@@ -151,7 +153,7 @@ pub(crate) fn vm_supported_flags(_private_mem: bool) -> u64 {
 pub(crate) struct GmemInode {
     /// Shareability of each page, by page index; see the module documentation for its lock.
     #[pin]
-    shareability: MapleTree,
+    shareability: RangeTree,
     /// Empty only for the pseudo-filesystem's root inode.
     params: SetOnce<Params>,
     /// Serialises the allocation of huge blocks, so that two faults on one block never take two
@@ -164,7 +166,7 @@ impl GmemInode {
     fn params(&self) -> Result<&Params> {
         // Every guest_memfd file has its parameters: only the filesystem's root inode has none, and
         // no file refers to it.
-        self.params.get().ok_or(EINVAL)
+        self.params.as_ref().ok_or(EINVAL)
     }
 
     /// Whether the file was created with all of `flags`.
@@ -176,7 +178,7 @@ impl GmemInode {
     #[cfg(rust_gmem_kvm)]
     pub(crate) fn folio_order(&self) -> u32 {
         self.params()
-            .map_or(0, |p| p.allocator.ops().pages_per_folio().trailing_zeros())
+            .map_or(0, |p| p.allocator.ops().blocks().pages().trailing_zeros())
     }
 
     /// Whether the file serves its memslots for shared accesses too: with in-place conversion,
@@ -218,28 +220,18 @@ impl GmemInode {
         Ok(Shareability::from_attributes(entry.value))
     }
 
-    /// Whether any page of `first..=last` is shared.
-    fn any_shared(
-        &self,
-        first: usize,
-        last: usize,
-        guard: &impl InvalidateLockHeld,
-    ) -> Result<bool> {
+    /// Whether any page of `range` is shared.
+    fn any_shared(&self, range: Pages, guard: &impl InvalidateLockHeld) -> Result<bool> {
         let target = Shareability::Shared.to_attributes();
         Ok(self
             .shareability
-            .ranges(first, last, guard)?
+            .ranges(range.first, range.last, guard)?
             .any(|e| e.value == target))
     }
 
-    /// Whether every page of `first..=last` is private.
-    fn all_private(
-        &self,
-        first: usize,
-        last: usize,
-        guard: &impl InvalidateLockHeld,
-    ) -> Result<bool> {
-        Ok(!self.any_shared(first, last, guard)?)
+    /// Whether every page of `range` is private.
+    fn all_private(&self, range: Pages, guard: &impl InvalidateLockHeld) -> Result<bool> {
+        Ok(!self.any_shared(range, guard)?)
     }
 
     /// Returns the locked folio holding page `index`, allocating its block if it is empty. A new
@@ -252,14 +244,13 @@ impl GmemInode {
     ) -> Result<LockedFolio> {
         let params = self.params()?;
         let allocator = params.allocator.ops();
-        let per_folio = allocator.pages_per_folio();
-        let base = index - index.checked_rem(per_folio).unwrap_or(0);
+        let block = allocator.blocks().block_of(index, params.nr_pages);
         loop {
             if let Some(folio) = mapping.lock_folio(index, guard)? {
                 return Ok(folio);
             }
-            if per_folio == 1 {
-                match allocator.populate(mapping, base, index, false, guard) {
+            if block.len() == 1 {
+                match allocator.populate(mapping, block.first, index, false, guard) {
                     Ok(folio) => return Ok(folio),
                     // Someone else added one first: use theirs.
                     Err(e) if e == EEXIST => continue,
@@ -270,9 +261,8 @@ impl GmemInode {
             if let Some(folio) = mapping.lock_folio(index, guard)? {
                 return Ok(folio);
             }
-            let last = (base + per_folio - 1).min(params.pages - 1);
-            let split = self.any_shared(base, last, guard)?;
-            return allocator.populate(mapping, base, index, split, guard);
+            let split = self.any_shared(block, guard)?;
+            return allocator.populate(mapping, block.first, index, split, guard);
         }
     }
 }
@@ -287,12 +277,12 @@ impl GmemInode {
         index: usize,
         guard: &impl InvalidateLockHeld,
     ) -> Result<LockedFolio> {
-        if index >= self.params()?.pages {
+        if index >= self.params()?.nr_pages {
             return Err(EINVAL);
         }
         let folio = self.get_folio(mapping, index, guard)?;
         if folio.is_hwpoison() {
-            return Err(crate::kernel_ext::errno::ehwpoison());
+            return Err(errno::ehwpoison());
         }
         Ok(folio)
     }
@@ -310,7 +300,7 @@ impl GmemInode {
 impl PseudoFsInode for GmemInode {
     fn new(ctx: NewInodeCtx<'_>) -> impl PinInit<Self, Error> {
         try_pin_init!(Self {
-            shareability <- ctx.maple_tree(),
+            shareability <- ctx.range_tree(),
             params: SetOnce::new(),
             alloc_lock <- new_mutex!(()),
         }? Error)
@@ -340,40 +330,40 @@ impl PseudoFsInode for GmemInode {
         params.allocator.ops().release_all(mapping, &guard);
     }
 
-    fn show(info: InodeInfo<'_>, gmem: &Self, out: &mut ShowBuf) -> fmt::Result {
+    fn show(info: InodeInfo<'_>, gmem: &Self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let guard = info.mapping.invalidate_lock_shared();
-        writeln!(out, "ino: {}", info.ino)?;
-        writeln!(out, "size: {}", info.size)?;
+        writeln!(f, "ino: {}", info.ino)?;
+        writeln!(f, "size: {}", info.size)?;
         if let Ok(params) = gmem.params() {
-            writeln!(out, "flags: {:#x}", params.flags)?;
-            writeln!(out, "allocator: {}", params.allocator.ops().name())?;
-            params.allocator.ops().show(info.mapping, &guard, out)?;
+            writeln!(f, "flags: {:#x}", params.flags)?;
+            writeln!(f, "allocator: {}", params.allocator.ops().name())?;
+            params.allocator.ops().show(info.mapping, &guard, f)?;
             let vm = match params.owner {
                 Owner::Device => "no",
                 Owner::Vm { private_mem: true } => "yes (private memory)",
                 Owner::Vm { private_mem: false } => "yes",
             };
-            writeln!(out, "vm: {vm}")?;
+            writeln!(f, "vm: {vm}")?;
             writeln!(
-                out,
+                f,
                 "in_place: {}",
                 if params.in_place { "yes" } else { "no" }
             )?;
         }
-        writeln!(out, "allocated_pages: {}", info.mapping.nr_pages())?;
+        writeln!(f, "allocated_pages: {}", info.mapping.nr_pages())?;
         let entries = gmem
             .shareability
             .ranges(0, usize::MAX, &guard)
             .map_err(|_| fmt::Error)?
             .count();
-        writeln!(out, "entries: {entries}")?;
+        writeln!(f, "entries: {entries}")?;
         let ranges = gmem
             .shareability
             .ranges(0, usize::MAX, &guard)
             .map_err(|_| fmt::Error)?;
         for entry in ranges.take(MAX_SHOWN_RANGES) {
             writeln!(
-                out,
+                f,
                 "range: {:#x}-{:#x} {}",
                 entry.first,
                 entry.last,
@@ -381,7 +371,7 @@ impl PseudoFsInode for GmemInode {
             )?;
         }
         if entries > MAX_SHOWN_RANGES {
-            writeln!(out, "range: ... ({} more)", entries - MAX_SHOWN_RANGES)?;
+            writeln!(f, "range: ... ({} more)", entries - MAX_SHOWN_RANGES)?;
         }
         Ok(())
     }
@@ -390,7 +380,7 @@ impl PseudoFsInode for GmemInode {
 #[pinned_drop]
 impl PinnedDrop for GmemInode {
     fn drop(self: Pin<&mut Self>) {
-        if self.params.get().is_some() {
+        if self.params.as_ref().is_some() {
             LIVE_INODES.fetch_sub(1, Ordering::Relaxed);
         }
     }
@@ -399,16 +389,41 @@ impl PinnedDrop for GmemInode {
 /// Module-wide debugfs statistics (`/sys/kernel/debug/rust_gmem/stats`).
 pub(crate) struct Stats;
 
-impl debugfs::Show for Stats {
-    fn show(out: &mut ShowBuf) -> fmt::Result {
-        writeln!(out, "inodes: {}", LIVE_INODES.load(Ordering::Relaxed))?;
-        writeln!(out, "kvm_files: {}", KVM_FILES.load(Ordering::Relaxed))?;
+impl debugfs::Writer for Stats {
+    fn write(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "inodes: {}", LIVE_INODES.load(Ordering::Relaxed))?;
+        writeln!(f, "kvm_files: {}", KVM_FILES.load(Ordering::Relaxed))?;
         writeln!(
-            out,
+            f,
             "full_lru_drains: {}",
             FULL_LRU_DRAINS.load(Ordering::Relaxed)
         )?;
-        allocator::show_stats(out)
+        allocator::show_stats(f)
+    }
+}
+
+/// The debugfs knob `convert_delay_us` (read-write, decimal): [`CONVERT_DELAY_US`].
+pub(crate) struct ConvertDelay;
+
+impl debugfs::Writer for ConvertDelay {
+    fn write(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "{}", CONVERT_DELAY_US.load(Ordering::Relaxed))
+    }
+}
+
+impl debugfs::Reader for ConvertDelay {
+    fn read_from_slice(&self, reader: &mut UserSliceReader) -> Result {
+        // A decimal number and white space; more is not a valid value.
+        let mut buf = [0u8; 16];
+        let len = reader.len();
+        if len > buf.len() {
+            return Err(EINVAL);
+        }
+        reader.read_slice(&mut buf[..len])?;
+        let text = core::str::from_utf8(&buf[..len]).map_err(|_| EINVAL)?;
+        let us = text.trim().parse::<u32>().map_err(|_| EINVAL)?;
+        CONVERT_DELAY_US.store(us, Ordering::Relaxed);
+        Ok(())
     }
 }
 
@@ -445,25 +460,25 @@ pub(crate) fn create(
             params::in_place_conversion(),
         ),
     };
-    let pages = validate_create(args, valid_flags)?;
-    let allocator = FileAllocator::new(args.flags, pages)?;
+    let nr_pages = validate_create(args, valid_flags)?;
+    let allocator = FileAllocator::new(args.flags, nr_pages)?;
     let mut new = fs.new_inode()?;
     // `validate_create` bounded the size by `MAX_LFS_FILESIZE`, so it fits an `i64`.
     new.set_size(args.size as i64);
-    new.set_unmovable(uapi::GFP_HIGHUSER);
+    new.set_unmovable(GFP_HIGHUSER);
     let inode: &Inode<GmemInode> = new.inode();
     let mapping = inode.mapping();
 
     let gmem = inode.data();
     let params = Params {
         flags: args.flags,
-        pages,
+        nr_pages,
         allocator,
         owner,
         in_place,
     };
     // A new inode has no parameters yet.
-    if gmem.params.populate(params).is_err() {
+    if !gmem.params.populate(params) {
         return Err(EINVAL);
     }
     LIVE_INODES.fetch_add(1, Ordering::Relaxed);
@@ -476,7 +491,7 @@ pub(crate) fn create(
         // Nobody else can see the inode yet; the lock is for the tree's lockdep check.
         let guard = mapping.invalidate_lock();
         gmem.shareability
-            .prepare_store(0, pages - 1, initial.to_attributes(), &guard)?
+            .prepare_store(0, nr_pages - 1, initial.to_attributes(), &guard)?
             .commit();
     }
     new.create_debugfs_file(dir);

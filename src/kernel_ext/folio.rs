@@ -8,7 +8,8 @@
 //! Mainline has no folio abstraction yet; this follows the unmerged VFS work (`Folio` with
 //! `AlwaysRefCounted`, and a guard type for a locked folio).
 
-use super::bindings;
+use super::gfp::Gfp;
+use crate::bindings;
 use core::ops::Deref;
 use core::ptr::NonNull;
 use kernel::error::from_err_ptr;
@@ -53,7 +54,7 @@ impl Folio {
     }
 
     /// Allocates a folio of `2^order` pages.
-    pub(crate) fn alloc(gfp: bindings::gfp_t, order: u32) -> Result<NewFolio> {
+    pub(crate) fn alloc(gfp: Gfp, order: u32) -> Result<NewFolio> {
         // SAFETY: Any flags and order are accepted; a null result means no memory.
         let folio = unsafe { bindings::rust_gmem_folio_alloc(gfp, order) };
         let folio = NonNull::new(folio).ok_or(ENOMEM)?;
@@ -85,6 +86,12 @@ impl Folio {
         unsafe { bindings::rust_gmem_folio_ref_count(self.as_ptr()) as usize }
     }
 
+    /// Whether the folio's contents are valid ("up to date").
+    pub(crate) fn is_uptodate(&self) -> bool {
+        // SAFETY: The folio is valid (type invariant).
+        unsafe { bindings::rust_gmem_folio_test_uptodate(self.as_ptr()) }
+    }
+
     /// Whether the folio has a hardware memory error (`memory_failure()` marked it).
     pub(crate) fn is_hwpoison(&self) -> bool {
         // SAFETY: The folio is valid (type invariant).
@@ -102,6 +109,13 @@ impl Folio {
     pub(crate) fn is_lru(&self) -> bool {
         // SAFETY: The folio is valid (type invariant).
         unsafe { bindings::rust_gmem_folio_test_lru(self.as_ptr()) }
+    }
+
+    /// The page frame number of the folio's first page.
+    #[cfg(rust_gmem_hugetlb)]
+    pub(crate) fn pfn(&self) -> usize {
+        // SAFETY: The folio is valid (type invariant).
+        unsafe { bindings::rust_gmem_folio_pfn(self.as_ptr()) }
     }
 
     /// Whether any page of the folio is mapped into a page table.
@@ -148,27 +162,6 @@ impl NewFolio {
     pub(crate) fn into_folio(self) -> ARef<Folio> {
         self.0
     }
-
-    #[cfg(rust_gmem_hugetlb)]
-    /// Whether the folio's contents are valid.
-    pub(crate) fn is_uptodate(&self) -> bool {
-        // SAFETY: The folio is valid.
-        unsafe { bindings::rust_gmem_folio_test_uptodate(self.as_ptr()) }
-    }
-
-    #[cfg(rust_gmem_hugetlb)]
-    /// Fills the whole folio with zeroes.
-    pub(crate) fn zero(&self) {
-        // SAFETY: The folio is valid and in no mapping, so nobody else reads or writes it.
-        unsafe { bindings::rust_gmem_folio_zero(self.as_ptr()) };
-    }
-
-    #[cfg(rust_gmem_hugetlb)]
-    /// Marks the folio's contents valid.
-    pub(crate) fn mark_uptodate(&self) {
-        // SAFETY: The folio is in no mapping, so nobody else looks at the flag yet.
-        unsafe { bindings::rust_gmem_folio_set_uptodate(self.as_ptr()) };
-    }
 }
 
 impl Deref for NewFolio {
@@ -211,24 +204,6 @@ impl LockedFolio {
         Self { folio }
     }
 
-    /// Whether the folio's contents are valid.
-    pub(crate) fn is_uptodate(&self) -> bool {
-        // SAFETY: The folio is valid.
-        unsafe { bindings::rust_gmem_folio_test_uptodate(self.as_ptr()) }
-    }
-
-    /// Fills the whole folio with zeroes.
-    pub(crate) fn zero(&self) {
-        // SAFETY: The folio is valid and locked by us, so nobody else writes it meanwhile.
-        unsafe { bindings::rust_gmem_folio_zero(self.as_ptr()) };
-    }
-
-    /// Marks the folio's contents valid.
-    pub(crate) fn mark_uptodate(&self) {
-        // SAFETY: The folio is locked (type invariant), as `folio_mark_uptodate()` requires.
-        unsafe { bindings::rust_gmem_folio_mark_uptodate(self.as_ptr()) };
-    }
-
     /// Gives up the lock and the reference and returns the raw folio, for C code that takes over
     /// both.
     #[cfg(rust_gmem_kvm)]
@@ -261,6 +236,36 @@ impl Drop for LockedFolio {
         unsafe { bindings::folio_unlock(self.folio.as_ptr()) };
     }
 }
+
+/// A folio whose contents and up-to-date flag nobody else uses meanwhile: locked by us
+/// ([`LockedFolio`]), or in no mapping ([`NewFolio`]).
+///
+/// # Safety
+///
+/// Implementors guarantee that, while an object of theirs exists, nobody else reads or writes the
+/// folio's contents or changes its up-to-date flag.
+pub(crate) unsafe trait ExclusiveFolio: Deref<Target = Folio> {
+    /// Fills the whole folio with zeroes.
+    fn zero(&self) {
+        // SAFETY: The folio is valid, and nobody else uses its contents meanwhile (trait contract).
+        unsafe { bindings::rust_gmem_folio_zero(self.as_ptr()) };
+    }
+
+    /// Marks the folio's contents valid.
+    fn mark_uptodate(&self) {
+        // SAFETY: The folio is valid and nobody else changes the flag meanwhile (trait contract);
+        // for a folio in a page cache, that is its lock, which `folio_mark_uptodate()` requires.
+        unsafe { bindings::rust_gmem_folio_mark_uptodate(self.as_ptr()) };
+    }
+}
+
+// SAFETY: A folio in no mapping can be found by nobody but a lockless lookup that raced with its
+// removal, which only takes and drops a reference (and the lock) once it notices.
+unsafe impl ExclusiveFolio for NewFolio {}
+
+// SAFETY: The folio is locked by us, and page-cache users take the lock before they use its
+// contents or flag.
+unsafe impl ExclusiveFolio for LockedFolio {}
 
 /// Turns an error pointer from a folio lookup into `Ok(None)` for "not present".
 pub(crate) fn lookup_result(ptr: *mut bindings::folio) -> Result<Option<LockedFolio>> {

@@ -12,8 +12,8 @@
 //! split, the huge page still counts as in use in the pool, so its pages must end up merged
 //! ([`Subpool::merge`]) or forgotten ([`Subpool::forget`]), never freed one by one.
 
-use super::bindings;
-use super::folio::{Folio, NewFolio};
+use super::folio::NewFolio;
+use crate::bindings;
 use core::ptr::NonNull;
 use kernel::alloc::KVVec;
 use kernel::error::from_err_ptr;
@@ -222,13 +222,5 @@ impl Drop for Subpool {
         // SAFETY: We own the creation reference (type invariant). The subpool itself stays until its
         // last page is freed.
         unsafe { bindings::hugepage_put_subpool(self.ptr.as_ptr()) };
-    }
-}
-
-impl Folio {
-    /// The page frame number of the folio's first page.
-    pub(crate) fn pfn(&self) -> usize {
-        // SAFETY: The folio is valid (type invariant).
-        unsafe { bindings::rust_gmem_folio_pfn(self.as_ptr()) }
     }
 }

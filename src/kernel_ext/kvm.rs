@@ -14,11 +14,12 @@
 //!
 //! Only built when the kernel has the patch (`cfg(rust_gmem_kvm)`, set by Kbuild).
 
-use super::bindings;
-use super::file::{File, ReleasedFile};
 use super::folio::LockedFolio;
-use super::fs::{FileSystemType, Inode, PseudoFsInode};
 use super::mapping::{InvalidateLockHeld, Mapping};
+use super::pseudo_fs::file_ops::ReleasedFile;
+use super::pseudo_fs::{FileSystemType, Inode, PseudoFsInode};
+use crate::backport::fs::File;
+use crate::bindings;
 use core::marker::PhantomData;
 use core::ptr;
 use kernel::ffi::{c_int, c_uint};
@@ -173,7 +174,7 @@ impl<P: Provider> ProviderRegistration<P> {
     /// KVM's slots lock keeping it alive).
     unsafe fn inode<'a>(file: *mut bindings::file) -> Option<&'a Inode<P::Inode>> {
         // SAFETY: Valid for `'a` per the contract.
-        let file = unsafe { File::from_raw(file) };
+        let file = unsafe { File::from_raw_file(file) };
         P::fs_type().inode_of(file)
     }
 

@@ -4,8 +4,8 @@
 //! KVM cannot create rust_gmem files there, so no file belongs to a VM and there is nothing to
 //! invalidate or release.
 
-use super::file::ReleasedFile;
 use super::mapping::InvalidateLockHeld;
+use super::pseudo_fs::file_ops::ReleasedFile;
 
 /// KVM maps nothing of a file of no VM.
 pub(crate) fn invalidate<'a>(

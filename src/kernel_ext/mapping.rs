@@ -4,16 +4,18 @@
 //!
 //! C header: [`include/linux/fs.h`](srctree/include/linux/fs.h)
 
-use super::bindings;
 use super::folio::{self, Folio, LockedFolio, NewFolio};
+use super::gfp::Gfp;
+use crate::bindings;
 use core::marker::PhantomData;
 use core::ops::ControlFlow;
 use kernel::error::to_result;
 use kernel::ffi::c_int;
+use kernel::page::PAGE_SIZE;
 use kernel::prelude::*;
 use kernel::types::Opaque;
 #[cfg(rust_gmem_hugetlb)]
-use kernel::{alloc::KVVec, page::PAGE_SIZE, types::ARef};
+use kernel::{alloc::KVVec, types::ARef};
 
 /// A page-cache mapping.
 ///
@@ -98,7 +100,7 @@ impl Mapping {
     /// Nobody else may use the mapping yet (its inode is not visible to anyone).
     pub(crate) unsafe fn set_unmovable(
         &self,
-        gfp: bindings::gfp_t,
+        gfp: Gfp,
         aops: &'static bindings::address_space_operations,
     ) {
         // SAFETY: `self.as_ptr()` is valid by the type invariant, and unused (caller); the table is
@@ -134,7 +136,7 @@ impl Mapping {
         &self,
         folio: NewFolio,
         index: usize,
-        gfp: bindings::gfp_t,
+        gfp: Gfp,
         _guard: &(impl InvalidateLockHeld + ?Sized),
     ) -> Result<LockedFolio> {
         // SAFETY: The mapping is valid, and `folio` belongs to no mapping and is not locked
@@ -155,7 +157,7 @@ impl Mapping {
         &self,
         folio: NewFolio,
         index: usize,
-        gfp: bindings::gfp_t,
+        gfp: Gfp,
         _guard: &(impl InvalidateLockHeld + ?Sized),
     ) -> Result<LockedFolio, (Error, NewFolio)> {
         // SAFETY: The mapping is valid and `folio` belongs to no mapping (`NewFolio` invariant).
@@ -170,17 +172,34 @@ impl Mapping {
         Ok(unsafe { LockedFolio::from_locked(folio.into_folio()) })
     }
 
-    /// Takes a folio that this thread added and kept locked back out of the page cache (lookups
-    /// that found it meanwhile wait for the lock, then see that it is gone and retry).
+    /// Takes a locked folio of this page cache back out of it (lookups that found it meanwhile wait
+    /// for the lock, then see that it is gone and retry). A folio of another mapping, or one that
+    /// cannot be removed, is given back.
     #[cfg(rust_gmem_hugetlb)]
-    pub(crate) fn remove_locked(&self, folio: LockedFolio) -> NewFolio {
+    pub(crate) fn remove_locked(
+        &self,
+        folio: LockedFolio,
+        _guard: &(impl InvalidateLockHeld + ?Sized),
+    ) -> Result<NewFolio, LockedFolio> {
+        // SAFETY: The folio is locked (`LockedFolio`), which keeps its `mapping` field stable.
+        let in_self = core::ptr::eq(
+            unsafe { bindings::rust_gmem_folio_mapping(folio.as_ptr()) },
+            self.as_ptr(),
+        );
+        if !in_self {
+            return Err(folio);
+        }
+        // SAFETY: The folio is locked and in this mapping (checked above), as
+        // `generic_error_remove_folio()` requires; it removes it or fails, changing nothing.
+        let ret = unsafe { bindings::generic_error_remove_folio(self.as_ptr(), folio.as_ptr()) };
+        if ret != 0 {
+            return Err(folio);
+        }
         let folio_ref: ARef<Folio> = (&*folio).into();
-        // SAFETY: The folio is locked (`LockedFolio`) and in this mapping (the caller added it),
-        // as `generic_error_remove_folio()` requires; it cannot fail for a regular file's folio.
-        unsafe { bindings::generic_error_remove_folio(self.as_ptr(), folio.as_ptr()) };
         drop(folio);
-        // SAFETY: The folio was just taken out of the page cache.
-        unsafe { NewFolio::adopt(folio_ref) }
+        // SAFETY: The folio was just taken out of the page cache, and the lock held meanwhile kept
+        // anyone from adding it anywhere else.
+        Ok(unsafe { NewFolio::adopt(folio_ref) })
     }
 
     /// Takes the folios of pages `first..=last` out of the page cache (unmapping them from userspace
@@ -211,17 +230,28 @@ impl Mapping {
         }
         // Every folio of the range is whole inside it (checked above), so truncation removes each
         // one; under the invalidate lock held exclusive nobody adds one back.
-        self.truncate_range(
-            (first * PAGE_SIZE) as i64,
-            ((last + 1) * PAGE_SIZE) as i64 - 1,
-            guard,
-        );
+        self.truncate_pages(first, last, guard);
         Ok(folios)
     }
 
-    /// Removes the pages of bytes `start..=end` from the page cache, unmapping them from userspace
-    /// first. Partial pages at either end are zeroed rather than removed.
-    pub(crate) fn truncate_range(&self, start: i64, end: i64, _guard: &InvalidateWriteGuard<'_>) {
+    /// Removes pages `first..=last` from the page cache, unmapping them from userspace first.
+    pub(crate) fn truncate_pages(
+        &self,
+        first: usize,
+        last: usize,
+        _guard: &InvalidateWriteGuard<'_>,
+    ) {
+        // Byte offsets as `loff_t`s; past the largest one, "to the end of the file".
+        let bytes = |index: usize| {
+            i64::try_from(index)
+                .ok()
+                .and_then(|i| i.checked_mul(PAGE_SIZE as i64))
+        };
+        let start = bytes(first).unwrap_or(i64::MAX);
+        let end = last
+            .checked_add(1)
+            .and_then(bytes)
+            .map_or(i64::MAX, |e| e - 1);
         // SAFETY: The mapping is valid and its invalidate lock is held exclusive.
         unsafe { bindings::truncate_inode_pages_range(self.as_ptr(), start, end) };
     }

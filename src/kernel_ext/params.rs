@@ -2,7 +2,7 @@
 
 //! The module's parameters, declared in `src/helpers.c` (6.12's `module!` macro has none).
 
-use super::bindings;
+use crate::bindings;
 
 /// `rust_gmem.in_place_conversion` (read-only, default `Y`): files made through KVM convert in
 /// place and alone say what is private (as Linux 7.4 with `kvm.gmem_in_place_conversion=1`); with

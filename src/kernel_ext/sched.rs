@@ -1,24 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Scheduling helpers missing from 6.12's `kernel` crate.
+//! Yielding the CPU in long loops.
 //!
 //! C header: [`include/linux/sched.h`](srctree/include/linux/sched.h)
+//!
+//! Mainline's `kernel` crate has no `cond_resched()` either (only `might_sleep()`), so this is not a
+//! backport.
 
-use super::bindings;
-
-/// Sleeps for about `us` microseconds (`usleep_range()`); returns at once for 0. Process context.
-pub(crate) fn delay_us(us: u32) {
-    if us > 0 {
-        let us = us as usize;
-        // SAFETY: Called from process context, which is all `usleep_range()` needs.
-        unsafe {
-            bindings::usleep_range_state(us, us + us / 4 + 1, bindings::TASK_UNINTERRUPTIBLE)
-        };
-    }
-}
+use crate::bindings;
 
 /// Yields the CPU if a reschedule is due (`cond_resched()`); for long loops in process context.
 pub(crate) fn cond_resched() {
-    // SAFETY: Called from process context, which is all `cond_resched()` needs.
+    // SAFETY: `cond_resched()` has no memory-safety requirement; a call from atomic context is a
+    // bug that `might_sleep()`'s checks report.
     unsafe { bindings::rust_gmem_cond_resched() };
 }

@@ -2,17 +2,14 @@
 
 //! The uAPI structures of `include/uapi/linux/rust_gmem.h`, readable from userspace memory.
 
-use super::bindings;
+use crate::bindings;
 use kernel::types::{AsBytes, FromBytes};
 
 pub(crate) use bindings::{kvm_create_guest_memfd, kvm_gmem_convert, kvm_memory_attributes2};
-#[cfg(rust_gmem_hugetlb)]
-pub(crate) use bindings::{__GFP_NOFAIL, GFP_KERNEL};
 pub(crate) use bindings::{
-    FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE, GFP_HIGHUSER, GUEST_MEMFD_FLAG_INIT_SHARED,
-    GUEST_MEMFD_FLAG_MMAP, KVM_CREATE_GUEST_MEMFD, KVM_GMEM_CONVERT_PRIVATE,
-    KVM_GMEM_CONVERT_SHARED, KVM_MEMORY_ATTRIBUTE_PRIVATE, KVM_SET_MEMORY_ATTRIBUTES2,
-    MAX_LFS_FILESIZE,
+    FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE, GUEST_MEMFD_FLAG_INIT_SHARED, GUEST_MEMFD_FLAG_MMAP,
+    KVM_CREATE_GUEST_MEMFD, KVM_GMEM_CONVERT_PRIVATE, KVM_GMEM_CONVERT_SHARED,
+    KVM_MEMORY_ATTRIBUTE_PRIVATE, KVM_SET_MEMORY_ATTRIBUTES2, MAX_LFS_FILESIZE,
 };
 pub(crate) use bindings::{
     GUESTMEM_HUGETLB_FLAG_MASK, GUESTMEM_HUGETLB_FLAG_SHIFT, GUEST_MEMFD_FLAG_HUGETLB,

@@ -18,12 +18,14 @@
 //! leaves the pool ([`Subpool::forget`]): the healthy pages of a split block go back to the page
 //! allocator, a poisoned huge folio is kept for good, and the file's reservation stays backed.
 
-use super::{Allocator, ShowBuf};
-use crate::kernel_ext::folio::{LockedFolio, NewFolio};
+use super::super::range::{Blocks, Pages};
+use super::Allocator;
+use crate::kernel_ext::folio::{ExclusiveFolio, LockedFolio, NewFolio};
+use crate::kernel_ext::gfp::{self, GFP_HIGHUSER};
 use crate::kernel_ext::hugetlb::{Hstate, Subpool};
 use crate::kernel_ext::mapping::{InvalidateLockHeld, InvalidateWriteGuard, Mapping};
-use crate::kernel_ext::{sched, uapi};
-use core::fmt::{self, Write};
+use crate::kernel_ext::sched;
+use core::fmt;
 use core::ops::ControlFlow;
 use core::sync::atomic::{AtomicUsize, Ordering};
 use kernel::alloc::KVVec;
@@ -58,14 +60,14 @@ enum Block {
 /// Huge pages of one size, reserved for one file.
 pub(crate) struct Hugetlb {
     pool: Subpool,
-    /// Pages per huge page.
-    pages: usize,
+    /// One block per huge page.
+    blocks: Blocks,
     name: &'static str,
 }
 
 impl Hugetlb {
-    /// Reserves the huge pages of a file of `pages` pages, in pages of `1 << log2_size` bytes.
-    pub(crate) fn new(log2_size: u32, pages: usize) -> Result<Self> {
+    /// Reserves the huge pages of a file of `file_pages` pages, in pages of `1 << log2_size` bytes.
+    pub(crate) fn new(log2_size: u32, file_pages: usize) -> Result<Self> {
         let name = match log2_size {
             21 => "hugetlb-2M",
             30 => "hugetlb-1G",
@@ -73,28 +75,22 @@ impl Hugetlb {
             _ => return Err(EINVAL),
         };
         let hstate = Hstate::of_size_log(log2_size).ok_or(EINVAL)?;
-        let per_huge = hstate.pages_per_huge_page();
-        // Checked arithmetic: no panic path, although a huge page has at least one page.
-        if pages.checked_rem(per_huge) != Some(0) {
-            return Err(EINVAL);
-        }
+        let blocks = Blocks::new(hstate.pages_per_huge_page()).ok_or(EINVAL)?;
+        // Whole huge pages only.
+        let nr = blocks.count(file_pages).ok_or(EINVAL)?;
         Ok(Self {
-            pool: Subpool::new(hstate, pages.checked_div(per_huge).ok_or(EINVAL)?)?,
-            pages: per_huge,
+            pool: Subpool::new(hstate, nr)?,
+            blocks,
             name,
         })
     }
 
-    /// Whether page `index` is the first of a block.
-    fn starts_block(&self, index: usize) -> bool {
-        index.checked_rem(self.pages) == Some(0)
-    }
-
-    /// The first page of each block overlapping `first..=last`.
-    fn blocks(&self, first: usize, last: usize) -> impl Iterator<Item = usize> {
-        let step = self.pages;
-        let block = |i: usize| i.checked_div(step).unwrap_or(i);
-        (block(first)..=block(last)).map(move |b| b * step)
+    /// The pages of the block that starts at `base`.
+    fn block(&self, base: usize) -> Pages {
+        Pages {
+            first: base,
+            last: base + (self.blocks.pages() - 1),
+        }
     }
 
     /// What the block at `base` holds, judged by its first folio.
@@ -115,7 +111,7 @@ impl Hugetlb {
     /// Puts a folio back at `index` after a failed restructuring; cannot fail: only a folio just
     /// taken out goes back, so the slot is free, and `__GFP_NOFAIL` gets the page-cache nodes.
     fn put_back(mapping: &Mapping, folio: NewFolio, index: usize, guard: &dyn InvalidateLockHeld) {
-        let gfp = uapi::GFP_KERNEL | uapi::__GFP_NOFAIL;
+        let gfp = gfp::GFP_KERNEL | gfp::__GFP_NOFAIL;
         // Unlocks at once; an error is impossible (see above) and would only drop our reference.
         drop(mapping.add_folio_nolru(folio, index, gfp, guard));
     }
@@ -194,8 +190,9 @@ impl Hugetlb {
         base: usize,
         guard: &dyn InvalidateLockHeld,
     ) -> bool {
+        let block = self.block(base);
         mapping
-            .for_each_folio(base, base + self.pages - 1, guard, |f| {
+            .for_each_folio(block.first, block.last, guard, |f| {
                 if f.is_hwpoison() {
                     ControlFlow::Break(())
                 } else {
@@ -230,7 +227,7 @@ impl Hugetlb {
             if i % RESCHED_EVERY == 0 {
                 sched::cond_resched();
             }
-            match mapping.add_folio_nolru(page, base + i, uapi::GFP_HIGHUSER, guard) {
+            match mapping.add_folio_nolru(page, base + i, GFP_HIGHUSER, guard) {
                 // Cannot fail: the capacity is reserved.
                 Ok(folio) => {
                     let _ = locked.push(folio, GFP_KERNEL);
@@ -246,7 +243,17 @@ impl Hugetlb {
         };
         // None of these pushes can fail: the capacity is reserved.
         for folio in locked.into_iter() {
-            let _ = back.push(mapping.remove_locked(folio), GFP_KERNEL);
+            match mapping.remove_locked(folio, guard) {
+                Ok(page) => {
+                    let _ = back.push(page, GFP_KERNEL);
+                }
+                // We added it and held its lock since: it cannot have gone elsewhere. Should it,
+                // it stays in the page cache and the block is given up when freed.
+                Err(folio) => {
+                    pr_err!("BUG: a page of a block being built left the page cache\n");
+                    drop(folio);
+                }
+            }
         }
         let _ = back.push(page, GFP_KERNEL);
         for page in rest {
@@ -298,8 +305,8 @@ impl Allocator for Hugetlb {
         self.name
     }
 
-    fn pages_per_folio(&self) -> usize {
-        self.pages
+    fn blocks(&self) -> Blocks {
+        self.blocks
     }
 
     fn populate(
@@ -315,7 +322,7 @@ impl Allocator for Hugetlb {
         if !split {
             // Freed back to the pool on error.
             return mapping
-                .add_folio_nolru(folio, base, uapi::GFP_HIGHUSER, guard)
+                .add_folio_nolru(folio, base, GFP_HIGHUSER, guard)
                 .map_err(|(e, _)| e);
         }
         // A fresh folio has no other reference: only the vmemmap restore can fail.
@@ -342,15 +349,14 @@ impl Allocator for Hugetlb {
     fn free_range(
         &self,
         mapping: &Mapping,
-        first: usize,
-        last: usize,
+        range: Pages,
         guard: &InvalidateWriteGuard<'_>,
     ) -> Result {
         // Nothing may keep a split page: host mappings go first, then any other reference (a pin)
         // refuses the whole punch before anything is freed. A poisoned page's extra reference is
         // memory failure's, which keeps it for good.
-        mapping.unmap_pages(first, last - first + 1);
-        let busy = mapping.for_each_folio(first, last, guard, |f| {
+        mapping.unmap_pages(range.first, range.len());
+        let busy = mapping.for_each_folio(range.first, range.last, guard, |f| {
             // The page cache's reference and the walk's.
             if f.nr_pages() == 1 && !f.is_hwpoison() && (f.is_mapped() || f.ref_count() > 2) {
                 ControlFlow::Break(())
@@ -361,14 +367,15 @@ impl Allocator for Hugetlb {
         if busy.is_some() {
             return Err(EAGAIN);
         }
-        for base in self.blocks(first, last) {
+        for base in self.blocks.starts(range) {
             sched::cond_resched();
             let block = self.block_state(mapping, base, guard);
             if block == Block::Empty || block == (Block::Huge { poisoned: false }) {
                 continue;
             }
+            let pages = self.block(base);
             let folios = mapping
-                .detach_folios(base, base + self.pages - 1, guard)
+                .detach_folios(pages.first, pages.last, guard)
                 .map_err(|e| if e == EINVAL { EAGAIN } else { e })?;
             if block != Block::Split {
                 // A poisoned huge folio: it leaves the pool.
@@ -389,11 +396,7 @@ impl Allocator for Hugetlb {
             }
         }
         // Whole huge folios are left: truncation gives them back to the pool.
-        mapping.truncate_range(
-            (first * PAGE_SIZE) as i64,
-            ((last + 1) * PAGE_SIZE) as i64 - 1,
-            guard,
-        );
+        mapping.truncate_pages(range.first, range.last, guard);
         Ok(())
     }
 
@@ -402,7 +405,7 @@ impl Allocator for Hugetlb {
         // the pool when truncated.
         let mut bases = KVVec::new();
         mapping.for_each_folio(0, usize::MAX, guard, |f| {
-            if (f.nr_pages() == 1 && self.starts_block(f.index())) || f.is_hwpoison() {
+            if (f.nr_pages() == 1 && self.blocks.is_start(f.index())) || f.is_hwpoison() {
                 if bases.push(f.index(), GFP_KERNEL).is_err() {
                     return ControlFlow::Break(());
                 }
@@ -411,7 +414,8 @@ impl Allocator for Hugetlb {
         });
         for &base in bases.iter() {
             sched::cond_resched();
-            let Ok(folios) = mapping.detach_folios(base, base + self.pages - 1, guard) else {
+            let block = self.block(base);
+            let Ok(folios) = mapping.detach_folios(block.first, block.last, guard) else {
                 continue;
             };
             if folios.first().is_some_and(|f| f.nr_pages() > 1) {
@@ -425,38 +429,32 @@ impl Allocator for Hugetlb {
     fn split(
         &self,
         mapping: &Mapping,
-        first: usize,
-        last: usize,
+        range: Pages,
         guard: &InvalidateWriteGuard<'_>,
     ) -> Result<(), (Error, usize)> {
-        for base in self.blocks(first, last) {
+        for base in self.blocks.starts(range) {
             match self.block_state(mapping, base, guard) {
                 Block::Huge { poisoned: false } => {}
                 // Empty (split when allocated) or split already; or poisoned, which nobody can use
                 // either way, so it need not be split to become shared.
                 _ => continue,
             }
+            let block = self.block(base);
             let folios = mapping
-                .detach_folios(base, base + self.pages - 1, guard)
+                .detach_folios(block.first, block.last, guard)
                 .map_err(|e| (e, base))?;
             // A block with a huge folio holds only that folio.
             let Some(folio) = folios.into_iter().next() else {
                 continue;
             };
             self.split_block(mapping, base, folio, guard)
-                .map_err(|e| (e, base.max(first)))?;
+                .map_err(|e| (e, base.max(range.first)))?;
         }
         Ok(())
     }
 
-    fn merge(
-        &self,
-        mapping: &Mapping,
-        first: usize,
-        last: usize,
-        guard: &InvalidateWriteGuard<'_>,
-    ) {
-        for base in self.blocks(first, last) {
+    fn merge(&self, mapping: &Mapping, range: Pages, guard: &InvalidateWriteGuard<'_>) {
+        for base in self.blocks.starts(range) {
             sched::cond_resched();
             // A block with a poisoned page stays split for good.
             if self.block_state(mapping, base, guard) != Block::Split
@@ -464,10 +462,11 @@ impl Allocator for Hugetlb {
             {
                 continue;
             }
-            let Ok(pages) = mapping.detach_folios(base, base + self.pages - 1, guard) else {
+            let block = self.block(base);
+            let Ok(pages) = mapping.detach_folios(block.first, block.last, guard) else {
                 continue;
             };
-            if pages.len() != self.pages {
+            if pages.len() != self.blocks.pages() {
                 // Not a whole split block (cannot happen): leave it as it was.
                 for page in pages.into_iter() {
                     let index = page.index();
@@ -488,19 +487,19 @@ impl Allocator for Hugetlb {
         &self,
         mapping: &Mapping,
         guard: &dyn InvalidateLockHeld,
-        out: &mut ShowBuf,
+        f: &mut fmt::Formatter<'_>,
     ) -> fmt::Result {
         let (mut huge, mut split) = (0usize, 0usize);
-        mapping.for_each_folio(0, usize::MAX, guard, |f| {
-            if f.nr_pages() > 1 {
+        mapping.for_each_folio(0, usize::MAX, guard, |folio| {
+            if folio.nr_pages() > 1 {
                 huge += 1;
-            } else if self.starts_block(f.index()) {
+            } else if self.blocks.is_start(folio.index()) {
                 split += 1;
             }
             ControlFlow::<()>::Continue(())
         });
-        writeln!(out, "huge_page_size: {}", self.pages * PAGE_SIZE)?;
-        writeln!(out, "huge_folios: {huge}")?;
-        writeln!(out, "split_blocks: {split}")
+        writeln!(f, "huge_page_size: {}", self.blocks.pages() * PAGE_SIZE)?;
+        writeln!(f, "huge_folios: {huge}")?;
+        writeln!(f, "split_blocks: {split}")
     }
 }

@@ -1,129 +1,30 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Files, file descriptors and the `file_operations` of pseudo-filesystem files.
+//! The `file_operations` of the files of a [`PseudoFs`], and making such files.
 //!
-//! C headers: [`include/linux/fs.h`](srctree/include/linux/fs.h),
-//! [`include/linux/file.h`](srctree/include/linux/file.h)
-//!
-//! Shaped like mainline's `kernel::fs::file` (6.13): [`File`] is a reference-counted `struct file`,
-//! [`FileDescriptorReservation`] reserves a descriptor and installs a file in it.
+//! C header: [`include/linux/fs.h`](srctree/include/linux/fs.h)
 
-use super::bindings;
-use super::fs::{Inode, NewInode, PseudoFs, PseudoFsInode};
-use super::mm::VmaNew;
+use super::{Inode, NewInode, PseudoFs, PseudoFsInode};
+use crate::backport::fs::file::{self, File};
+use crate::backport::mm::virt::VmaNew;
+use crate::bindings;
 use core::marker::PhantomData;
 use core::ptr;
 use kernel::build_error;
 use kernel::error::{from_err_ptr, from_result, to_result, VTABLE_DEFAULT_ERROR};
 use kernel::ffi::{c_int, c_long, c_uint, c_ulong};
 use kernel::prelude::*;
-use kernel::types::{ARef, AlwaysRefCounted, Opaque};
-
-/// A reference-counted `struct file`.
-///
-/// # Invariants
-///
-/// The file is referenced (`f_count` > 0) while a reference to this object exists.
-#[repr(transparent)]
-pub(crate) struct File(Opaque<bindings::file>);
-
-// SAFETY: `struct file` is reference counted with atomics and may be used and released on any thread.
-unsafe impl Send for File {}
-// SAFETY: Shared references only read immutable fields or call thread-safe C functions.
-unsafe impl Sync for File {}
-
-// SAFETY: `get_file()` and `fput()` keep the file alive while the count is positive.
-unsafe impl AlwaysRefCounted for File {
-    fn inc_ref(&self) {
-        // SAFETY: The file is referenced, so taking another reference is allowed.
-        unsafe { bindings::rust_gmem_get_file(self.as_ptr()) };
-    }
-
-    unsafe fn dec_ref(obj: ptr::NonNull<Self>) {
-        // SAFETY: The caller owns a reference.
-        unsafe { bindings::fput(obj.cast().as_ptr()) };
-    }
-}
-
-impl File {
-    /// Creates a reference from a raw pointer.
-    ///
-    /// # Safety
-    ///
-    /// `ptr` must be a file that stays referenced for `'a`.
-    pub(crate) unsafe fn from_raw<'a>(ptr: *mut bindings::file) -> &'a Self {
-        // SAFETY: `File` is transparent, and the caller guarantees validity for `'a`.
-        unsafe { &*ptr.cast() }
-    }
-
-    /// Returns the raw pointer.
-    pub(crate) fn as_ptr(&self) -> *mut bindings::file {
-        self.0.get()
-    }
-
-    /// Records a modification of the file's contents (`file_modified()`: times, privileges).
-    pub(crate) fn modified(&self) -> Result {
-        // SAFETY: The file is valid (type invariant).
-        to_result(unsafe { bindings::file_modified(self.as_ptr()) })
-    }
-}
+use kernel::types::ARef;
 
 /// A file whose last reference is gone, handed to [`FileOperations::release`]: proof that it is
 /// being released, once. Consumed by what must happen exactly once then.
-pub(crate) struct ReleasedFile<'a>(&'a File);
+pub(crate) struct ReleasedFile<'a>(#[cfg_attr(not(rust_gmem_kvm), allow(dead_code))] &'a File);
 
 impl ReleasedFile<'_> {
-    /// Returns the raw pointer.
+    /// Returns the raw pointer (for KVM, whose state in the file goes with the release).
+    #[cfg(rust_gmem_kvm)]
     pub(crate) fn as_ptr(&self) -> *mut bindings::file {
         self.0.as_ptr()
-    }
-}
-
-/// A reserved, not yet used file descriptor of the current task.
-///
-/// # Invariants
-///
-/// `fd` was returned by `get_unused_fd_flags()` and has not been installed or released.
-pub(crate) struct FileDescriptorReservation {
-    fd: u32,
-    // The reservation belongs to the task's file table: it must not move to another thread.
-    _not_send: PhantomData<*mut ()>,
-}
-
-impl FileDescriptorReservation {
-    /// Reserves a descriptor with the given `O_*` flags (e.g. `O_CLOEXEC`).
-    pub(crate) fn get_unused_fd_flags(flags: u32) -> Result<Self> {
-        // SAFETY: Any flags value is accepted by the C function.
-        let fd = unsafe { bindings::get_unused_fd_flags(flags) };
-        if fd < 0 {
-            return Err(Error::from_errno(fd));
-        }
-        // INVARIANT: `fd` is a fresh reservation.
-        Ok(Self {
-            fd: fd as u32,
-            _not_send: PhantomData,
-        })
-    }
-
-    /// The reserved descriptor number.
-    pub(crate) fn reserved_fd(&self) -> u32 {
-        self.fd
-    }
-
-    /// Installs `file` in the descriptor, which takes over the reference.
-    pub(crate) fn fd_install(self, file: ARef<File>) {
-        let file = ARef::into_raw(file);
-        // SAFETY: `self.fd` is reserved (type invariant) and we give up our reference on the file.
-        unsafe { bindings::fd_install(self.fd, file.as_ptr().cast()) };
-        // The descriptor is used now: do not release it.
-        core::mem::forget(self);
-    }
-}
-
-impl Drop for FileDescriptorReservation {
-    fn drop(&mut self) {
-        // SAFETY: The descriptor is reserved and unused (type invariant).
-        unsafe { bindings::put_unused_fd(self.fd) };
     }
 }
 
@@ -161,17 +62,6 @@ pub(crate) trait FileOperations: 'static {
     }
 }
 
-/// `compat_ioctl` for files whose `ioctl` argument is a pointer: `compat_ptr_ioctl()`, which only
-/// exists with `CONFIG_COMPAT`.
-#[cfg(CONFIG_COMPAT)]
-pub(super) const COMPAT_PTR_IOCTL: Option<
-    unsafe extern "C" fn(*mut bindings::file, c_uint, c_ulong) -> c_long,
-> = Some(bindings::compat_ptr_ioctl);
-#[cfg(not(CONFIG_COMPAT))]
-pub(super) const COMPAT_PTR_IOCTL: Option<
-    unsafe extern "C" fn(*mut bindings::file, c_uint, c_ulong) -> c_long,
-> = None;
-
 struct FileOpsTable<F>(PhantomData<F>);
 
 impl<F: FileOperations> FileOpsTable<F> {
@@ -184,7 +74,13 @@ impl<F: FileOperations> FileOpsTable<F> {
         } else {
             None
         },
-        compat_ioctl: if F::HAS_IOCTL { COMPAT_PTR_IOCTL } else { None },
+        // The ioctls' argument is a pointer (`compat_ptr_ioctl()` exists with `CONFIG_COMPAT`).
+        #[cfg(CONFIG_COMPAT)]
+        compat_ioctl: if F::HAS_IOCTL {
+            Some(bindings::compat_ptr_ioctl)
+        } else {
+            None
+        },
         mmap: if F::HAS_MMAP { Some(Self::mmap) } else { None },
         fallocate: if F::HAS_FALLOCATE {
             Some(Self::fallocate)
@@ -223,7 +119,10 @@ impl<F: FileOperations> FileOpsTable<F> {
         // alive by the file.
         unsafe {
             let inode = (*file).f_inode;
-            (File::from_raw(file), Inode::<F::Inode>::from_raw(inode))
+            (
+                File::from_raw_file(file),
+                Inode::<F::Inode>::from_raw(inode),
+            )
         }
     }
 
@@ -293,9 +192,9 @@ impl<T: PseudoFsInode> PseudoFs<T> {
         let file = from_err_ptr(unsafe {
             bindings::alloc_file_pseudo(
                 inode.as_ptr(),
-                self.mount(),
+                self.mount(&inode),
                 name.as_char_ptr(),
-                (bindings::O_RDWR | bindings::O_LARGEFILE) as i32,
+                (file::flags::O_RDWR | file::flags::O_LARGEFILE) as i32,
                 &FileOpsTable::<F>::TABLE,
             )
         });

@@ -5,6 +5,10 @@
 //! C headers: [`include/linux/fs.h`](srctree/include/linux/fs.h),
 //! [`include/linux/pseudo_fs.h`](srctree/include/linux/pseudo_fs.h)
 //!
+//! Mainline has no filesystem abstraction (the VFS series that had one was not merged), so this is
+//! rust_gmem's own: [`PseudoFs`] and its inodes here, the files' operations in [`file_ops`], the
+//! page faults of their mappings in [`vm_ops`].
+//!
 //! The filesystem is mounted with `vfs_kern_mount()` (through `simple_pin_fs()`) and never registered,
 //! so userspace cannot mount it.
 //! Inodes are allocated from a slab cache as an [`InodeBox`]: the VFS inode plus the private part `T`,
@@ -24,9 +28,15 @@
 //! module reference dropped from our own eviction callbacks would let the module go while they still
 //! run; hence this scheme, which is the one DRM uses for its anonymous inodes.
 
-use super::bindings;
-use super::debugfs::{self, ShowBuf};
+pub(crate) mod file_ops;
+pub(crate) mod vm_ops;
+
+use super::gfp::Gfp;
 use super::mapping::Mapping;
+use super::range_tree::RangeTree;
+use crate::backport::debugfs;
+use crate::backport::fs::File;
+use crate::bindings;
 use core::fmt;
 use core::marker::PhantomData;
 use core::mem::MaybeUninit;
@@ -54,7 +64,7 @@ pub(crate) trait PseudoFsInode: Sized + Send + Sync + 'static {
     fn evict(_inode: &Inode<Self>) {}
 
     /// Writes the text of the inode's debugfs file (see [`NewInode::create_debugfs_file`]).
-    fn show(_info: InodeInfo<'_>, _data: &Self, _out: &mut ShowBuf) -> fmt::Result {
+    fn show(_info: InodeInfo<'_>, _data: &Self, _f: &mut fmt::Formatter<'_>) -> fmt::Result {
         Ok(())
     }
 }
@@ -79,19 +89,36 @@ pub(crate) struct InodeInfo<'a> {
 }
 
 /// What [`PseudoFsInode::new`] may use: the inode being initialised.
+///
+/// # Invariants
+///
+/// `mapping` is the inode's mapping, and `data` the address range of the inode's private part.
 pub(crate) struct NewInodeCtx<'a> {
     mapping: &'a Mapping,
+    data: core::ops::Range<usize>,
 }
 
 impl NewInodeCtx<'_> {
-    /// An empty maple tree locked by this inode's invalidate lock.
-    ///
-    /// The tree must be stored in the private part of this inode.
-    pub(crate) fn maple_tree(&self) -> impl PinInit<super::maple_tree::MapleTree> + '_ {
-        // SAFETY: The private part lives in the same allocation as the inode and its mapping, and is
-        // dropped in `destroy_inode` before that allocation is freed, so the mapping outlives a tree
-        // stored there.
-        unsafe { super::maple_tree::MapleTree::new(self.mapping) }
+    /// An empty [`RangeTree`] locked by this inode's invalidate lock, for the inode's private part.
+    /// Initialising it anywhere else fails with `EINVAL`.
+    pub(crate) fn range_tree(&self) -> impl PinInit<RangeTree, Error> + '_ {
+        let init = move |slot: *mut RangeTree| -> Result {
+            let start = slot as usize;
+            let inside = start
+                .checked_add(core::mem::size_of::<RangeTree>())
+                .is_some_and(|end| self.data.start <= start && end <= self.data.end);
+            if !inside {
+                return Err(EINVAL);
+            }
+            // SAFETY: `slot` lies inside the inode's private part (checked above; type invariant).
+            // A `RangeTree` is pinned, so once initialised there it stays there until it is
+            // dropped, at the latest when the private part is dropped in `destroy_inode`, before
+            // the memory of the inode and of its mapping is freed: the mapping outlives the tree.
+            unsafe { RangeTree::new(self.mapping).__pinned_init(slot) };
+            Ok(())
+        };
+        // SAFETY: The closure initialises the tree on success and leaves `slot` alone on failure.
+        unsafe { kernel::init::pin_init_from_closure(init) }
     }
 }
 
@@ -102,7 +129,8 @@ pub(crate) struct InodeBox<T: PseudoFsInode> {
     fs: *const PseudoFs<T>,
     /// Whether the inode holds a pin on the mount (all but the root inode).
     pins_mount: bool,
-    debugfs: *mut bindings::dentry,
+    /// The inode's debugfs file, if it has one; removed before `data` is dropped.
+    debugfs: Option<Pin<KBox<debugfs::File<InodeView<T>>>>>,
     data: T,
 }
 
@@ -175,6 +203,42 @@ impl<T: PseudoFsInode> Inode<T> {
         // SAFETY: The inode is valid, and `i_ino` does not change after allocation.
         unsafe { (*self.as_ptr()).i_ino }
     }
+
+    /// Takes the inode lock (`inode_lock()`: `i_rwsem`, exclusive).
+    pub(crate) fn lock(&self) -> InodeLockGuard<'_, T> {
+        // SAFETY: The inode is valid, so its `i_rwsem` is initialised.
+        unsafe { bindings::down_write(addr_of_mut!((*self.as_ptr()).i_rwsem)) };
+        // INVARIANT: We just took the lock.
+        InodeLockGuard { inode: self }
+    }
+
+    /// Records a modification of the contents through `file`, a file of this inode
+    /// (`file_modified()`: time stamps, and the privileges a write drops), with the inode lock held
+    /// as that needs. `EINVAL` for a file of another inode.
+    pub(crate) fn file_modified(&self, file: &File, _lock: &InodeLockGuard<'_, T>) -> Result {
+        // SAFETY: The file is referenced (`File` invariant), so its `f_inode` is valid and fixed.
+        if !ptr::eq(unsafe { (*file.as_ptr()).f_inode }, self.as_ptr()) {
+            return Err(EINVAL);
+        }
+        // SAFETY: The file is valid and its inode, this one, is locked (`_lock` borrows `self`).
+        to_result(unsafe { bindings::file_modified(file.as_ptr()) })
+    }
+}
+
+/// The inode lock of an [`Inode`], held.
+///
+/// # Invariants
+///
+/// `inode`'s `i_rwsem` is held exclusive by this thread until the guard is dropped.
+pub(crate) struct InodeLockGuard<'a, T: PseudoFsInode> {
+    inode: &'a Inode<T>,
+}
+
+impl<T: PseudoFsInode> Drop for InodeLockGuard<'_, T> {
+    fn drop(&mut self) {
+        // SAFETY: The lock is held by this thread (type invariant).
+        unsafe { bindings::up_write(addr_of_mut!((*self.inode.as_ptr()).i_rwsem)) };
+    }
 }
 
 /// An inode just created by [`PseudoFs::new_inode`], not yet reachable by anyone else.
@@ -188,7 +252,7 @@ impl<T: PseudoFsInode> NewInode<T> {
 
     /// Makes the inode's mapping one of unmovable guest memory allocated with `gfp` (see
     /// [`Mapping::set_unmovable`]).
-    pub(crate) fn set_unmovable(&mut self, gfp: bindings::gfp_t) {
+    pub(crate) fn set_unmovable(&mut self, gfp: Gfp) {
         // SAFETY: Nobody else can see the inode, hence its mapping, yet.
         unsafe {
             self.0
@@ -204,20 +268,32 @@ impl<T: PseudoFsInode> NewInode<T> {
     }
 
     /// Creates a read-only file named after the inode number in `dir`, whose text comes from
-    /// [`PseudoFsInode::show`]. It is removed when the inode is destroyed.
+    /// [`PseudoFsInode::show`]. It is removed when the inode is destroyed. Failure is not an error:
+    /// debugfs is optional.
     pub(crate) fn create_debugfs_file(&mut self, dir: &debugfs::Dir) {
         let mut name = [0u8; 24];
         let mut w = NameBuf(&mut name, 0);
-        // Cannot fail: a `u64` has at most 20 digits.
-        let _ = fmt::write(&mut w, format_args!("{}", self.0.ino()));
-        let inode = self.0.as_ptr();
-        // SAFETY: The data is our inode, which stays valid until `destroy_inode`, where the file is
-        // removed before anything is freed. The table reads the data as an inode of a `PseudoFs<T>`.
-        unsafe {
-            let container = kernel::container_of!(inode, InodeBox<T>, inode) as *mut InodeBox<T>;
-            (*container).debugfs =
-                dir.create_raw(name.as_ptr(), inode.cast(), &InodeShowTable::<T>::FOPS);
+        // Cannot fail: a `u64` has at most 20 digits, and the buffer keeps a NUL after them.
+        if fmt::write(&mut w, format_args!("{}", self.0.ino())).is_err() {
+            return;
         }
+        let len = w.1;
+        let Ok(name) = CStr::from_bytes_with_nul(&name[..=len]) else {
+            return;
+        };
+        let container = self.0.container();
+        // INVARIANT: The view is of our inode, which removes the file in `destroy_inode` before
+        // its private part is dropped.
+        let view = InodeView { inode: container };
+        let file = KBox::pin_init(
+            dir.read_only_file(name, super::infallible(view)),
+            GFP_KERNEL,
+        );
+        let Ok(file) = file else {
+            return;
+        };
+        // SAFETY: Nobody else can see the inode yet, so nobody reads the field meanwhile.
+        unsafe { (*container).debugfs = Some(file) };
     }
 
     /// Publishes the inode.
@@ -274,41 +350,39 @@ impl fmt::Write for NameBuf<'_> {
     }
 }
 
-struct InodeShowTable<T>(PhantomData<T>);
+/// The data of an inode's debugfs file: the inode, shown through [`PseudoFsInode::show`].
+///
+/// # Invariants
+///
+/// `inode` is an inode of a `PseudoFs<T>` that outlives this object (the inode removes its debugfs
+/// file, which owns this, before it drops its private part).
+struct InodeView<T: PseudoFsInode> {
+    inode: *const InodeBox<T>,
+}
 
-impl<T: PseudoFsInode> InodeShowTable<T> {
-    const FOPS: bindings::file_operations = bindings::file_operations {
-        // This module's own `struct module`.
-        owner: ptr::addr_of!(bindings::__this_module) as *mut _,
-        read: Some(Self::read),
-        ..zeroed()
-    };
+// SAFETY: The view only reads the inode through thread-safe accessors; `T` is `Send + Sync`.
+unsafe impl<T: PseudoFsInode> Send for InodeView<T> {}
+// SAFETY: As above.
+unsafe impl<T: PseudoFsInode> Sync for InodeView<T> {}
 
-    /// `read` callback.
-    ///
-    /// # Safety
-    ///
-    /// Called by the VFS with the arguments of a `read` on a file that uses this table.
-    unsafe extern "C" fn read(
-        file: *mut bindings::file,
-        buf: *mut u8,
-        count: usize,
-        ppos: *mut i64,
-    ) -> isize {
-        // SAFETY: The debugfs inode's `i_private` is the inode given to `create_raw`, which stays
-        // valid, with its private part, while the debugfs file exists and thus during this read.
-        unsafe {
-            let inode = (*(*file).f_inode).i_private.cast::<bindings::inode>();
-            let container = kernel::container_of!(inode, InodeBox<T>, inode);
-            let info = InodeInfo {
+impl<T: PseudoFsInode> debugfs::Writer for InodeView<T> {
+    fn write(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // SAFETY: The inode and its private part are alive (type invariant).
+        let (inode, data) = unsafe {
+            (
+                Opaque::raw_get(ptr::addr_of!((*self.inode).inode)),
+                &(*self.inode).data,
+            )
+        };
+        // SAFETY: As above; the size is read with `i_size_read()` and the mapping is the inode's.
+        let info = unsafe {
+            InodeInfo {
                 ino: (*inode).i_ino,
                 size: bindings::rust_gmem_i_size_read(inode),
                 mapping: Mapping::from_raw(addr_of_mut!((*inode).i_data)),
-            };
-            debugfs::read_with(buf, count, ppos, |out| {
-                T::show(info, &(*container).data, out)
-            })
-        }
+            }
+        };
+        T::show(info, data, f)
     }
 }
 
@@ -317,25 +391,27 @@ impl<T: PseudoFsInode> InodeShowTable<T> {
 ///
 /// # Invariants
 ///
-/// `owner` is null or points to the one live [`PseudoFs<T>`] that uses this type, which has filled in
+/// `fs` is null or points to the one live [`PseudoFs<T>`] that uses this type, which has filled in
 /// `fs_type`. So every inode whose superblock has this type is an inode of a `PseudoFs<T>`.
 #[repr(C)]
 pub(crate) struct FileSystemType<T> {
     fs_type: Opaque<bindings::file_system_type>,
-    owner: AtomicPtr<c_void>,
+    /// The pseudo-filesystem that uses this type.
+    fs: AtomicPtr<c_void>,
     _p: PhantomData<fn() -> T>,
 }
 
-// SAFETY: The VFS reads `fs_type` under its own locks; `owner` is atomic.
+// SAFETY: The VFS reads `fs_type` under its own locks; `fs` is atomic.
 unsafe impl<T> Sync for FileSystemType<T> {}
 
 impl<T: PseudoFsInode> FileSystemType<T> {
     /// An unused filesystem type, for a `static`.
     pub(crate) const fn new() -> Self {
-        // INVARIANT: No owner yet.
+        // INVARIANT: No filesystem uses it yet.
         Self {
-            fs_type: Opaque::new(zeroed()),
-            owner: AtomicPtr::new(ptr::null_mut()),
+            // SAFETY: All-zero is a valid `file_system_type` (no name, no callbacks).
+            fs_type: Opaque::new(unsafe { MaybeUninit::zeroed().assume_init() }),
+            fs: AtomicPtr::new(ptr::null_mut()),
             _p: PhantomData,
         }
     }
@@ -343,7 +419,7 @@ impl<T: PseudoFsInode> FileSystemType<T> {
     /// Returns the inode of `file` if it is an inode of this filesystem type, that is, of a
     /// [`PseudoFs<T>`]; `None` for any other file.
     #[cfg(rust_gmem_kvm)]
-    pub(crate) fn inode_of<'a>(&self, file: &'a super::file::File) -> Option<&'a Inode<T>> {
+    pub(crate) fn inode_of<'a>(&self, file: &'a File) -> Option<&'a Inode<T>> {
         // SAFETY: The file is referenced, so its inode and that inode's superblock are valid.
         let (inode, s_type) = unsafe {
             let inode = (*file.as_ptr()).f_inode;
@@ -388,11 +464,6 @@ unsafe impl<T: PseudoFsInode> Send for PseudoFs<T> {}
 // SAFETY: As above; `&self` methods only allocate inodes and files.
 unsafe impl<T: PseudoFsInode> Sync for PseudoFs<T> {}
 
-const fn zeroed<S>() -> S {
-    // SAFETY: Only used for C operation tables, for which all-zero is a valid value (all `None`).
-    unsafe { MaybeUninit::zeroed().assume_init() }
-}
-
 impl<T: PseudoFsInode> PseudoFs<T> {
     const SUPER_OPS: bindings::super_operations = bindings::super_operations {
         alloc_inode: Some(Self::alloc_inode),
@@ -400,13 +471,15 @@ impl<T: PseudoFsInode> PseudoFs<T> {
         free_inode: Some(Self::free_inode),
         evict_inode: Some(Self::evict_inode),
         statfs: Some(bindings::simple_statfs),
-        ..zeroed()
+        // SAFETY: All-zero is a valid `super_operations` (every other callback `None`).
+        ..unsafe { MaybeUninit::zeroed().assume_init() }
     };
 
     /// Inodes of a pseudo-filesystem have a fixed size and attributes (`ftruncate()` is refused).
     const INODE_OPS: bindings::inode_operations = bindings::inode_operations {
         setattr: Some(Self::setattr),
-        ..zeroed()
+        // SAFETY: All-zero is a valid `inode_operations` (every other callback `None`).
+        ..unsafe { MaybeUninit::zeroed().assume_init() }
     };
 
     /// Sets up `fs_type` (which must not be in use) and the inode cache. Nothing is mounted until the
@@ -419,7 +492,7 @@ impl<T: PseudoFsInode> PseudoFs<T> {
         let init = move |slot: *mut Self| -> Result {
             // Claim the type; `slot` is pinned, so the pointer stays valid until the destructor.
             if fs_type
-                .owner
+                .fs
                 .compare_exchange(
                     ptr::null_mut(),
                     slot.cast(),
@@ -435,7 +508,7 @@ impl<T: PseudoFsInode> PseudoFs<T> {
             // superblock of it exists, so it may be (re)written.
             unsafe {
                 let raw = fs_type.fs_type.get();
-                raw.write(zeroed());
+                raw.write(MaybeUninit::zeroed().assume_init());
                 (*raw).name = name.as_char_ptr();
                 (*raw).owner = ptr::addr_of!(bindings::__this_module) as *mut _;
                 (*raw).init_fs_context = Some(Self::init_fs_context);
@@ -456,7 +529,7 @@ impl<T: PseudoFsInode> PseudoFs<T> {
                     Some(Self::init_once),
                 );
                 if cache.is_null() {
-                    fs_type.owner.store(ptr::null_mut(), Ordering::Release);
+                    fs_type.fs.store(ptr::null_mut(), Ordering::Release);
                     return Err(ENOMEM);
                 }
                 addr_of_mut!((*slot).cache).write(cache);
@@ -502,9 +575,12 @@ impl<T: PseudoFsInode> PseudoFs<T> {
         }
     }
 
-    /// Returns the mount; only valid while the caller holds an inode of this filesystem.
-    pub(crate) fn mount(&self) -> *mut bindings::vfsmount {
-        // SAFETY: The caller holds an inode, hence a pin: the pointer is stable.
+    /// Returns the mount, which stays valid while `_inode`, an inode of this filesystem, does
+    /// (it holds a pin).
+    fn mount<'a>(&'a self, _inode: &'a Inode<T>) -> *mut bindings::vfsmount {
+        // SAFETY: An inode of this filesystem holds a pin while it exists, so the mount is set
+        // and the pointer stable; `simple_pin_fs()` wrote it under its lock before the inode was
+        // made.
         unsafe { (*self.pin.get()).mnt }
     }
 
@@ -536,7 +612,7 @@ impl<T: PseudoFsInode> PseudoFs<T> {
                 FileSystemType<T>,
                 fs_type
             );
-            let fs = (*fs_type).owner.load(Ordering::Acquire).cast::<Self>();
+            let fs = (*fs_type).fs.load(Ordering::Acquire).cast::<Self>();
             let ctx = bindings::init_pseudo(fc, (*fs).magic as _);
             if ctx.is_null() {
                 return ENOMEM.to_errno();
@@ -582,14 +658,14 @@ impl<T: PseudoFsInode> PseudoFs<T> {
             let inode = Opaque::raw_get(addr_of_mut!((*container).inode));
             addr_of_mut!((*container).fs).write(fs);
             addr_of_mut!((*container).pins_mount).write(false);
-            addr_of_mut!((*container).debugfs).write(ptr::null_mut());
+            addr_of_mut!((*container).debugfs).write(None);
+            let data = addr_of_mut!((*container).data);
+            // INVARIANT: The inode's mapping, and the range of `data`.
             let ctx = NewInodeCtx {
                 mapping: Mapping::from_raw(addr_of_mut!((*inode).i_data)),
+                data: data as usize..data as usize + core::mem::size_of::<T>(),
             };
-            if T::new(ctx)
-                .__pinned_init(addr_of_mut!((*container).data))
-                .is_err()
-            {
+            if T::new(ctx).__pinned_init(data).is_err() {
                 bindings::kmem_cache_free(cache, container.cast());
                 return ptr::null_mut();
             }
@@ -626,9 +702,7 @@ impl<T: PseudoFsInode> PseudoFs<T> {
         // recurse into this superblock from here.
         unsafe {
             let container = kernel::container_of!(inode, InodeBox<T>, inode) as *mut InodeBox<T>;
-            if !(*container).debugfs.is_null() {
-                debugfs::remove((*container).debugfs);
-            }
+            (*container).debugfs = None;
             ptr::drop_in_place(addr_of_mut!((*container).data));
             if (*container).pins_mount {
                 (*(*container).fs).unpin();
@@ -676,6 +750,6 @@ impl<T: PseudoFsInode> PinnedDrop for PseudoFs<T> {
             bindings::rcu_barrier();
             bindings::kmem_cache_destroy(self.cache);
         }
-        self.fs_type.owner.store(ptr::null_mut(), Ordering::Release);
+        self.fs_type.fs.store(ptr::null_mut(), Ordering::Release);
     }
 }

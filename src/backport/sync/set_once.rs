@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! A value that is set at most once and read without locks afterwards.
+//! A container that can be populated at most once: backport of mainline's `kernel::sync::SetOnce`
+//! (6.19, `rust/kernel/sync/set_once.rs`).
 //!
-//! Mirrors mainline's `kernel::sync::SetOnce` (6.17), which 6.12 lacks: guest_memfd sets a file's
-//! parameters once, before the file is visible, and reads them on every operation.
+//! Mainline's uses the kernel's own atomics (6.18), which 6.12 lacks; this one uses
+//! `core::sync::atomic`, with the same orderings. `copy()` is left out (unused).
 
 use core::cell::UnsafeCell;
 use core::mem::MaybeUninit;
@@ -39,25 +40,26 @@ impl<T> SetOnce<T> {
         }
     }
 
-    /// Stores `value` if the cell is empty; otherwise gives it back.
-    pub(crate) fn populate(&self, value: T) -> Result<(), T> {
+    /// Populates the cell with `value` if it is empty and returns `true`; returns `false`, and
+    /// drops `value`, if it was populated before.
+    pub(crate) fn populate(&self, value: T) -> bool {
         if self
             .state
             .compare_exchange(EMPTY, WRITING, Ordering::Acquire, Ordering::Relaxed)
             .is_err()
         {
-            return Err(value);
+            return false;
         }
         // SAFETY: Only the thread that moved the state from `EMPTY` to `WRITING` gets here, and
         // readers do not look at the value before `SET`.
         unsafe { (*self.value.get()).write(value) };
         // INVARIANT: The value is initialised before the state says so; `Release` publishes it.
         self.state.store(SET, Ordering::Release);
-        Ok(())
+        true
     }
 
     /// Returns the value, or `None` if the cell has not been populated.
-    pub(crate) fn get(&self) -> Option<&T> {
+    pub(crate) fn as_ref(&self) -> Option<&T> {
         if self.state.load(Ordering::Acquire) == SET {
             // SAFETY: `SET` means the value is initialised and never written again (type
             // invariant); `Acquire` pairs with the `Release` in `populate`.

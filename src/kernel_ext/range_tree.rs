@@ -1,17 +1,19 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Maple trees of small integer values, locked by a mapping's invalidate lock.
+//! A maple tree of index ranges holding small integers, locked by a mapping's invalidate lock.
 //!
 //! C header: [`include/linux/maple_tree.h`](srctree/include/linux/maple_tree.h)
 //!
-//! Mainline's `kernel::maple_tree` (6.18) uses the tree's internal spinlock and stores owned pointers.
-//! guest_memfd needs the opposite on both counts: the tree is protected by an external lock (the
+//! Not a backport: mainline's `kernel::maple_tree::RangeTree` (6.18) uses the tree's internal
+//! spinlock, deliberately offers no external lock and no lockless loads, and stores owned pointers.
+//! guest_memfd needs the opposite on all counts: the tree is protected by an external lock (the
 //! mapping's `invalidate_lock`, declared with `MT_FLAGS_LOCK_EXTERN` and `mt_set_external_lock()` so
-//! that lockdep checks every access), and the entries are small integers stored as xarray value
-//! entries, which own nothing. Every access takes a guard of that lock as proof.
+//! that lockdep checks every access), KVM reads it locklessly under RCU, and the entries are small
+//! integers stored as xarray value entries, which own nothing. Every locked access takes a guard of
+//! that lock as proof. Hence its own name, [`RangeTree`].
 
-use super::bindings;
 use super::mapping::{InvalidateLockHeld, InvalidateWriteGuard, Mapping};
+use crate::bindings;
 use core::marker::PhantomData;
 use kernel::error::to_result;
 use kernel::prelude::*;
@@ -20,7 +22,7 @@ use kernel::types::Opaque;
 /// The largest value an entry can hold (xarray value entries lose the top bit).
 pub(crate) const MAX_VALUE: usize = usize::MAX >> 1;
 
-/// One range of equal value in a [`MapleTree`]: indices `first..=last` hold `value`.
+/// One range of equal value in a [`RangeTree`]: indices `first..=last` hold `value`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Entry {
     /// The first index of the range.
@@ -32,6 +34,7 @@ pub(crate) struct Entry {
 }
 
 /// A maple tree that maps index ranges to small integers, protected by a mapping's invalidate lock.
+/// An inode makes one for its private part with `NewInodeCtx::range_tree`.
 ///
 /// # Invariants
 ///
@@ -39,18 +42,18 @@ pub(crate) struct Entry {
 ///   `mapping` as its external lock, and `mapping` outlives the tree.
 /// - Every entry of `tree` is an xarray value entry.
 #[pin_data(PinnedDrop)]
-pub(crate) struct MapleTree {
+pub(crate) struct RangeTree {
     #[pin]
     tree: Opaque<bindings::maple_tree>,
     mapping: *const Mapping,
 }
 
 // SAFETY: The tree is only reached under the mapping's invalidate lock, which any thread may hold.
-unsafe impl Send for MapleTree {}
+unsafe impl Send for RangeTree {}
 // SAFETY: Shared references only read or write the tree with a guard of the invalidate lock.
-unsafe impl Sync for MapleTree {}
+unsafe impl Sync for RangeTree {}
 
-impl MapleTree {
+impl RangeTree {
     /// Creates an empty tree whose external lock is `mapping`'s invalidate lock.
     ///
     /// # Safety
@@ -168,7 +171,7 @@ impl MapleTree {
 }
 
 #[pinned_drop]
-impl PinnedDrop for MapleTree {
+impl PinnedDrop for RangeTree {
     fn drop(self: Pin<&mut Self>) {
         // SAFETY: The mapping outlives the tree (type invariant).
         let mapping = unsafe { &*self.mapping };
@@ -179,7 +182,7 @@ impl PinnedDrop for MapleTree {
     }
 }
 
-/// A store into a [`MapleTree`] whose memory is allocated; dropping it without [`commit`] frees that.
+/// A store into a [`RangeTree`] whose memory is allocated; dropping it without [`commit`] frees that.
 ///
 /// [`commit`]: PreparedStore::commit
 ///
@@ -210,11 +213,11 @@ impl Drop for PreparedStore<'_> {
     }
 }
 
-/// An iterator over the ranges of a [`MapleTree`], holding the tree's lock through a borrowed guard.
+/// An iterator over the ranges of a [`RangeTree`], holding the tree's lock through a borrowed guard.
 pub(crate) struct Ranges<'a, G> {
     mas: bindings::ma_state,
     max: usize,
-    _tree: PhantomData<(&'a MapleTree, &'a G)>,
+    _tree: PhantomData<(&'a RangeTree, &'a G)>,
 }
 
 impl<G: InvalidateLockHeld> Iterator for Ranges<'_, G> {
@@ -224,6 +227,6 @@ impl<G: InvalidateLockHeld> Iterator for Ranges<'_, G> {
         // SAFETY: `mas` was set up on the tree, whose external lock is held for `'a` by the borrowed
         // guard.
         let entry = unsafe { bindings::mas_find(&mut self.mas, self.max) };
-        MapleTree::entry(&self.mas, entry)
+        RangeTree::entry(&self.mas, entry)
     }
 }
