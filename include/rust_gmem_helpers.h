@@ -17,6 +17,7 @@ bool rust_gmem_param_in_place_conversion(void);
 void rust_gmem_mt_init_external(struct maple_tree *mt, struct rw_semaphore *lock);
 void rust_gmem_mas_init(struct ma_state *mas, struct maple_tree *mt, unsigned long first,
 			unsigned long last);
+unsigned long rust_gmem_mt_node_count(struct maple_tree *mt);
 void *rust_gmem_xa_mk_value(unsigned long v);
 unsigned long rust_gmem_xa_to_value(const void *entry);
 

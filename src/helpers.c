@@ -50,6 +50,39 @@ void rust_gmem_mas_init(struct ma_state *mas, struct maple_tree *mt, unsigned lo
 	*mas = tmp;
 }
 
+/*
+ * The number of nodes of @mt, exactly: each leaf that a walk over every range (NULL ones too)
+ * passes, and their ancestors. In index order the nodes of each level come in order, so a node that
+ * differs from the previous one of its level is new, and so are its ancestors up to the first that
+ * is not. 6.12 has no node count; this mirrors lib/maple_tree.c's private decoding of nodes
+ * (mte_to_node(), mte_parent(), ma_is_root(): the parent pointer's bit 0 marks the root). The caller
+ * holds the tree's lock.
+ */
+unsigned long rust_gmem_mt_node_count(struct maple_tree *mt)
+{
+	struct maple_node *seen[MAPLE_HEIGHT_MAX] = { NULL };
+	unsigned long count = 0;
+	MA_STATE(mas, mt, 0, 0);
+
+	do {
+		struct maple_node *node;
+		int level;
+
+		mas_find_range(&mas, ULONG_MAX);
+		if (mas.status != ma_active)
+			break;
+		node = (struct maple_node *)((unsigned long)mas.node & ~MAPLE_NODE_MASK);
+		for (level = 0; level < MAPLE_HEIGHT_MAX && node != seen[level]; level++) {
+			seen[level] = node;
+			count++;
+			if ((unsigned long)node->parent & 1)
+				break;
+			node = (struct maple_node *)((unsigned long)node->parent & ~MAPLE_NODE_MASK);
+		}
+	} while (mas.last != ULONG_MAX);
+	return count;
+}
+
 void *rust_gmem_xa_mk_value(unsigned long v)
 {
 	return xa_mk_value(v);

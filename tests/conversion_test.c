@@ -409,6 +409,12 @@ TEST_F(conv, alternating_conversions_merge_back)
 		ASSERT_EQ(0, gmem_convert(fd, variant->form, i * PAGE, PAGE, 1, NULL)) TH_LOG("page %zu", i);
 	}
 	EXPECT_EQ((long long)pages + rest, gmem_entries(fd));
+	/*
+	 * The tree's nodes, counted exactly: a leaf holds at most 16 ranges, and a split leaves them
+	 * at least about half full; one more level of internal nodes above them.
+	 */
+	EXPECT_LE((long long)pages / 16, gmem_tree_nodes(fd));
+	EXPECT_GE((long long)pages / 4, gmem_tree_nodes(fd));
 	/* Filling the holes one by one merges neighbours as it goes. */
 	for (size_t i = 0; i < pages; i += 2) {
 		ASSERT_EQ(0, gmem_convert(fd, variant->form, i * PAGE, PAGE, 1, NULL)) TH_LOG("page %zu", i);
@@ -420,6 +426,9 @@ TEST_F(conv, alternating_conversions_merge_back)
 	EXPECT_EQ((long long)pages + rest, gmem_entries(fd));
 	ASSERT_EQ(0, gmem_convert(fd, variant->form, 0, size, 0, NULL));
 	EXPECT_EQ(1, gmem_entries(fd));
+	/* One range: a single node, or none (an entry kept in the root). */
+	EXPECT_GE(1, gmem_tree_nodes(fd));
+	EXPECT_LE(0, gmem_tree_nodes(fd));
 	close(fd);
 }
 

@@ -187,6 +187,16 @@ static inline long long gmem_entries(int fd)
 	return debugfs_field(text, "entries");
 }
 
+/* Nodes of the file's shareability tree (its exact count, from debugfs); -1 on error. */
+static inline long long gmem_tree_nodes(int fd)
+{
+	static char text[1 << 16];
+
+	if (gmem_debugfs(fd, text, sizeof(text)) < 0)
+		return -1;
+	return debugfs_field(text, "tree_nodes");
+}
+
 /* Pages in the file's page cache, from debugfs; -1 on error. */
 static inline long long gmem_allocated(int fd)
 {

@@ -80,8 +80,7 @@ pub(crate) fn convert(
     let guard = mapping.invalidate_lock();
 
     // 1. What changes.
-    // One entry per range that changes: vmalloc-backed, as a fragmented file can have millions.
-    let mut changes = KVVec::new();
+    let mut changes = Changes::new();
     for entry in gmem.shareability.ranges(range.first, range.last, &guard)? {
         if entry.value != target {
             // Each entry returned overlaps the range.
@@ -89,10 +88,11 @@ pub(crate) fn convert(
                 first: entry.first,
                 last: entry.last,
             }) {
-                changes.push(change, GFP_KERNEL)?;
+                changes.push(change)?;
             }
         }
     }
+    let changes = changes.as_slice();
     if changes.is_empty() {
         return Ok(());
     }
@@ -102,17 +102,19 @@ pub(crate) fn convert(
         for c in changes.iter() {
             mapping.unmap_pages(c.first, c.len());
         }
-        // Folios allocated on this CPU are most likely still in its LRU batch: drain it first, it
-        // is cheap. Other CPUs' batches are drained only if a folio still looks busy and could be
-        // in one (not for a pinned or mapped folio, which no drain makes idle).
-        lru::lru_add_drain();
-        let mut busy = first_busy(mapping, &changes, &guard);
+        // A new folio may still sit in a per-CPU LRU batch, which holds a reference. Drain only
+        // when a folio looks held by one (never for a pinned or mapped folio, which no drain makes
+        // idle): this CPU's batch first, which is cheap and most likely where it is, then all.
+        let mut busy = first_busy(mapping, changes, &guard);
         if busy.as_ref().is_some_and(|b| b.may_be_batched) {
-            // New folios sit in per-CPU LRU batches, which hold a reference: flush them and look
-            // again before blaming a page.
+            super::LRU_DRAINS.fetch_add(1, Ordering::Relaxed);
+            lru::lru_add_drain();
+            busy = first_busy(mapping, changes, &guard);
+        }
+        if busy.as_ref().is_some_and(|b| b.may_be_batched) {
             super::FULL_LRU_DRAINS.fetch_add(1, Ordering::Relaxed);
             lru::lru_add_drain_all()?;
-            busy = first_busy(mapping, &changes, &guard);
+            busy = first_busy(mapping, changes, &guard);
         }
         if let Some(busy) = busy {
             return Err(ConvertError::Busy {
@@ -183,6 +185,47 @@ pub(crate) fn convert(
         }
     }
     Ok(())
+}
+
+/// The ranges a conversion changes, in order: the first few inline (most conversions change one
+/// range), then vmalloc-backed, as a fragmented file can have millions.
+struct Changes {
+    inline: [Pages; Self::INLINE],
+    len: usize,
+    spilled: KVVec<Pages>,
+}
+
+impl Changes {
+    const INLINE: usize = 8;
+
+    fn new() -> Self {
+        Self {
+            inline: [Pages { first: 0, last: 0 }; Self::INLINE],
+            len: 0,
+            spilled: KVVec::new(),
+        }
+    }
+
+    fn push(&mut self, change: Pages) -> Result<(), AllocError> {
+        if self.spilled.is_empty() && self.len < Self::INLINE {
+            self.inline[self.len] = change;
+            self.len += 1;
+            return Ok(());
+        }
+        if self.spilled.is_empty() {
+            self.spilled.reserve(2 * Self::INLINE, GFP_KERNEL)?;
+            self.spilled.extend_from_slice(&self.inline, GFP_KERNEL)?;
+        }
+        self.spilled.push(change, GFP_KERNEL)
+    }
+
+    fn as_slice(&self) -> &[Pages] {
+        if self.spilled.is_empty() {
+            &self.inline[..self.len]
+        } else {
+            &self.spilled
+        }
+    }
 }
 
 /// Merges the split blocks overlapping `range` whose pages are all private.

@@ -65,7 +65,9 @@ pub(crate) static KVM_FILES: AtomicUsize = AtomicUsize::new(0);
 /// conversion, so that tests can reproduce such races.
 pub(crate) static CONVERT_DELAY_US: AtomicU32 = AtomicU32::new(0);
 
-/// Conversions to private that had to drain the LRU caches of every CPU; shown in debugfs.
+/// Conversions to private that had to drain this CPU's LRU cache (a new folio still in it held
+/// them up), and those that had to drain every CPU's; shown in debugfs.
+static LRU_DRAINS: AtomicUsize = AtomicUsize::new(0);
 static FULL_LRU_DRAINS: AtomicUsize = AtomicUsize::new(0);
 
 /// Who may access a page of a guest_memfd file.
@@ -357,6 +359,8 @@ impl PseudoFsInode for GmemInode {
             .map_err(|_| fmt::Error)?
             .count();
         writeln!(f, "entries: {entries}")?;
+        let (nodes, bytes) = gmem.shareability.nodes(&guard).map_err(|_| fmt::Error)?;
+        writeln!(f, "tree_nodes: {nodes} ({bytes} bytes)")?;
         let ranges = gmem
             .shareability
             .ranges(0, usize::MAX, &guard)
@@ -393,6 +397,7 @@ impl debugfs::Writer for Stats {
     fn write(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "inodes: {}", LIVE_INODES.load(Ordering::Relaxed))?;
         writeln!(f, "kvm_files: {}", KVM_FILES.load(Ordering::Relaxed))?;
+        writeln!(f, "lru_drains: {}", LRU_DRAINS.load(Ordering::Relaxed))?;
         writeln!(
             f,
             "full_lru_drains: {}",

@@ -276,6 +276,10 @@ impl Mapping {
         loop {
             // SAFETY: `batch` is a valid local.
             unsafe { bindings::rust_gmem_folio_batch_init(&mut batch) };
+            // Releasing a batch would first drain this CPU's LRU caches, to free its pages sooner;
+            // ours stay in the page cache, and callers that care about those caches drain them
+            // themselves.
+            batch.percpu_pvec_drained = true;
             // SAFETY: The mapping is valid; the batch gets one reference per folio it returns.
             let n = unsafe {
                 bindings::filemap_get_folios(self.as_ptr(), &mut index, last, &mut batch)

@@ -156,6 +156,15 @@ impl RangeTree {
         })
     }
 
+    /// The number of nodes of the tree and the memory they take (a node is a `struct maple_node`).
+    pub(crate) fn nodes(&self, guard: &impl InvalidateLockHeld) -> Result<(usize, usize)> {
+        self.check_guard(guard)?;
+        // SAFETY: The tree is initialised (type invariant) and its external lock is held (`guard`),
+        // as the walk needs.
+        let count = unsafe { bindings::rust_gmem_mt_node_count(self.tree.get()) };
+        Ok((count, count * core::mem::size_of::<bindings::maple_node>()))
+    }
+
     fn entry(mas: &bindings::ma_state, entry: *mut kernel::ffi::c_void) -> Option<Entry> {
         if entry.is_null() {
             return None;
