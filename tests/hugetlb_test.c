@@ -277,6 +277,68 @@ TEST_F(huge, merge_zeroes_untouched_pages)
 	EXPECT_EQ(0x11, mem[3 * PAGE + 100]);
 	EXPECT_EQ(0, mem[2 * PAGE + 100]);
 	EXPECT_EQ(0, mem[size - 1]);
+
+	/* A block none of whose pages was ever used merges unzeroed, and still reads as zeroes. */
+	ASSERT_EQ(0, fallocate(fd, FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE, 0, size));
+	ASSERT_EQ(0, fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, size));
+	EXPECT_EQ(1, gmem_field(fd, "split_blocks"));
+	ASSERT_EQ(0, gmem_convert(fd, CONV_GMEM_CONVERT, 0, size, 1, NULL));
+	EXPECT_EQ(1, gmem_field(fd, "huge_folios"));
+	ASSERT_EQ(0, gmem_convert(fd, CONV_GMEM_CONVERT, 0, size, 0, NULL));
+	for (size_t i = 0; i < DATA_SPAN; i += PAGE) {
+		ASSERT_EQ(0, mem[i + 100]) TH_LOG("offset %zu", i + 100);
+	}
+	EXPECT_EQ(0, mem[size - 1]);
+	munmap(mem, size);
+	close(fd);
+}
+
+/*
+ * A split block freed by a punch or a close goes back to the pool without being zeroed (the next
+ * user zeroes it on first use): whoever gets it next reads zeroes, not the old contents.
+ */
+TEST_F(huge, freed_split_block_comes_back_zeroed)
+{
+	size_t size = self->hsize;
+	uint64_t mode = self->flags | GUEST_MEMFD_FLAG_MMAP | GUEST_MEMFD_FLAG_INIT_SHARED;
+	int fd = gmem_create(size, mode);
+	char *mem;
+
+	ASSERT_LE(0, fd);
+	mem = gmem_map(fd, size);
+	ASSERT_NE(MAP_FAILED, mem);
+	for (int round = 0; round < 2; round++) {
+		for (size_t i = 0; i < DATA_SPAN; i += PAGE)
+			mem[i + 7] = 0x77;
+		mem[size - 1] = 0x77;
+		EXPECT_EQ(1, gmem_field(fd, "split_blocks"));
+		if (round == 0) {
+			/* Freed by a punch, refaulted in the same file. */
+			ASSERT_EQ(0, fallocate(fd, FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE, 0,
+					       size));
+			EXPECT_EQ(0, gmem_allocated(fd));
+			EXPECT_EQ(self->free, POOL("free_hugepages"));
+		} else {
+			/* Freed by the last close, faulted by a new file. */
+			munmap(mem, size);
+			close(fd);
+			EXPECT_EQ(self->free, POOL("free_hugepages"));
+			fd = gmem_create(size, mode);
+			ASSERT_LE(0, fd);
+			mem = gmem_map(fd, size);
+			ASSERT_NE(MAP_FAILED, mem);
+		}
+		for (size_t i = 0; i < DATA_SPAN; i += PAGE) {
+			ASSERT_EQ(0, mem[i + 7]) TH_LOG("round %d, offset %zu", round, i + 7);
+		}
+		EXPECT_EQ(0, mem[size - 1]);
+	}
+	/* And a merge of the refaulted block zeroes what was never touched. */
+	ASSERT_EQ(0, gmem_convert(fd, CONV_GMEM_CONVERT, 0, size, 1, NULL));
+	EXPECT_EQ(1, gmem_field(fd, "huge_folios"));
+	ASSERT_EQ(0, gmem_convert(fd, CONV_GMEM_CONVERT, 0, size, 0, NULL));
+	EXPECT_EQ(0, mem[size - PAGE + 7]);
+	EXPECT_EQ(0, mem[PAGE + 7]);
 	munmap(mem, size);
 	close(fd);
 }

@@ -132,13 +132,17 @@ impl Hugetlb {
         }
     }
 
-    /// Merges `pages` (a split block, taken out of the page cache), retrying while a lookup that
-    /// raced with us still holds one. The contents are kept; pages never used are zeroed first, so
-    /// the merged folio is up to date.
+    /// Merges `pages` (a split block, taken out of the page cache) to stay in the file, retrying
+    /// while a lookup that raced with us still holds one. The contents are kept: if no page was
+    /// ever used, the merged folio is not up to date either (zeroed on its first use, as a new
+    /// one); otherwise the pages never used are zeroed first, and the merged folio is up to date.
     fn merge_pages(&self, pages: KVVec<NewFolio>) -> Result<NewFolio, KVVec<NewFolio>> {
         // A poisoned page can never be part of a huge folio again.
         if pages.iter().any(|p| p.is_hwpoison()) {
             return Err(pages);
+        }
+        if !pages.iter().any(|p| p.is_uptodate()) {
+            return self.merge_retrying(pages);
         }
         for (i, page) in pages.iter().enumerate() {
             if !page.is_uptodate() {
@@ -149,11 +153,26 @@ impl Hugetlb {
                 sched::cond_resched();
             }
         }
+        let folio = self.merge_retrying(pages)?;
+        folio.mark_uptodate();
+        Ok(folio)
+    }
+
+    /// Merges `pages` (a split block, taken out of the page cache) to go back to the pool, as
+    /// [`Self::merge_pages`] but without zeroing: the pool hands a page out as not up to date, to
+    /// be zeroed on its first use.
+    fn merge_to_free(&self, pages: KVVec<NewFolio>) -> Result<NewFolio, KVVec<NewFolio>> {
+        if pages.iter().any(|p| p.is_hwpoison()) {
+            return Err(pages);
+        }
+        self.merge_retrying(pages)
+    }
+
+    fn merge_retrying(&self, pages: KVVec<NewFolio>) -> Result<NewFolio, KVVec<NewFolio>> {
         let mut pages = pages;
         for _ in 0..MERGE_RETRIES {
             match self.pool.merge(pages) {
                 Ok(folio) => {
-                    folio.mark_uptodate();
                     MERGES.fetch_add(1, Ordering::Relaxed);
                     return Ok(folio);
                 }
@@ -168,7 +187,7 @@ impl Hugetlb {
     /// huge page up ([`Subpool::forget`]): the pool shrinks by one, and a held page is freed when
     /// let go (a poisoned one never is).
     fn free_pages(&self, pages: KVVec<NewFolio>) {
-        match self.merge_pages(pages) {
+        match self.merge_to_free(pages) {
             // The last reference: back to the pool.
             Ok(folio) => drop(folio),
             Err(pages) => self.forget(pages),
@@ -386,7 +405,7 @@ impl Allocator for Hugetlb {
                 self.forget(folios);
                 continue;
             }
-            match self.merge_pages(folios) {
+            match self.merge_to_free(folios) {
                 Ok(folio) => drop(folio),
                 Err(pages) => {
                     // Held by someone after all: the block stays as it was.
