@@ -161,9 +161,13 @@ bench)
 	# KVM's own guest_memfd first: once the module is loaded, KVM's files are rust_gmem's.
 	/tests/bench kvm-native
 	echo "### STEP bench (KVM's own guest_memfd, module not loaded) rc=$?"
+	/kvm/own/gmem_bench native
+	echo "### STEP guest bench (KVM's own guest_memfd, module not loaded) rc=$?"
 	step "insmod rust_gmem.ko" insmod "$KO"
 	/tests/bench
 	echo "### STEP bench rc=$?"
+	/kvm/own/gmem_bench
+	echo "### STEP guest bench rc=$?"
 	step "rmmod rust_gmem" rmmod rust_gmem
 	;;
 check)

@@ -95,7 +95,7 @@ hugepages=${VM_HUGEPAGES-hugepagesz=1G hugepages=2 hugepagesz=2M hugepages=64$hv
 timeout_s=${VM_TIMEOUT:-1200}
 # Test settings passed through to the VM's environment.
 guest_env=
-for v in FUZZ_STEPS FUZZ_SEED FUZZ_SEEDS TEST_TIMEOUT TEST_REPEAT KVM_WITHOUT_MODULE; do
+for v in FUZZ_STEPS FUZZ_SEED FUZZ_SEEDS TEST_TIMEOUT TEST_REPEAT KVM_WITHOUT_MODULE BENCH_ONLY; do
 	if [ -n "${!v:-}" ]; then guest_env="$guest_env rust_gmem.env.$v=${!v}"; fi
 done
 

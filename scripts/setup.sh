@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
-# Installs what the build and the VM need, and nothing that is already there.
+# Installs what the build and the VM need, and nothing that is already there. `setup.sh bench` also
+# installs what `make bench` needs besides.
 . "$(dirname "$0")/lib.sh"
 
 # The kernel source is pinned: the patches in patches/ are made against this version, and a newer
@@ -8,6 +9,8 @@
 APT_PKGS=("linux-source-6.12=$KERNEL_DEB_VERSION" rustc-web rust-web-src rust-web-clippy rustfmt-web clang lld llvm libclang-dev
 	bc flex bison libelf-dev libssl-dev cpio qemu-system-x86 busybox-static gcc make python3 xz-utils rsync
 	uuid-dev debian-archive-keyring)
+# `make bench` draws its curves with Debian's matplotlib (run by /usr/bin/python3).
+[ "${1:-}" = bench ] && APT_PKGS+=(python3-matplotlib)
 
 missing=()
 for p in "${APT_PKGS[@]}"; do
