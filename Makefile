@@ -9,7 +9,7 @@ help:
 	@echo "rust_gmem: guest_memfd as a Rust kernel module (see README.md)"
 	@echo "  make run      set up, build kernel and module, boot a VM and show it working"
 	@echo "  make check    set up, build, and run every test (TAP; ends with N passed, N failed)"
-	@echo "  make bench    benchmarks: one table of ratios, measured in one VM run"
+	@echo "  make bench    benchmarks: a table of ratios measured in one VM run, and curves"
 	@echo "  make fuzz     the differential fuzzer, longer (FUZZ_STEPS, FUZZ_SEED, FLAVOUR)"
 	@echo "  make setup | kernel | module | clippy | rustfmt    single steps"
 	@echo "  make clean    remove the module's build products and build/ (not the kernel cache)"
