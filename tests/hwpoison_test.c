@@ -92,6 +92,24 @@ static long long meminfo_kb(const char *key)
 			SKIP(return, "kernel without CONFIG_MEMORY_FAILURE");		\
 	} while (0)
 
+/* The 2 MiB cases need huge-page files and two free 2 MiB pages besides memory failure. */
+#define REQUIRE_SPLIT_BLOCK_POISON()							\
+	do {										\
+		REQUIRE_MEMORY_FAILURE();						\
+		if (!hugetlb_files_supported())						\
+			SKIP(return, "kernel without patches/0003 (no huge-page files)");	\
+		if (hugetlb_available(HUGE_2M) < 2)					\
+			SKIP(return, "fewer than 2 free 2 MiB huge pages");		\
+	} while (0)
+
+/* The 2 MiB pool's counters. */
+static void pool_2m(long long *nr, long long *free_pages, long long *resv)
+{
+	*nr = hugetlb_pool(HUGE_2M, "nr_hugepages");
+	*free_pages = hugetlb_pool(HUGE_2M, "free_hugepages");
+	*resv = hugetlb_pool(HUGE_2M, "resv_hugepages");
+}
+
 /* A poisoned page of a 4 KiB file: conversions go on, a punch replaces it. */
 TEST(order0_poisoned_page)
 {
@@ -147,15 +165,9 @@ TEST(split_block_poisoned_page)
 	int fd;
 	char *p;
 
-	REQUIRE_MEMORY_FAILURE();
-	if (!hugetlb_files_supported())
-		SKIP(return, "kernel without patches/0003 (huge-page files are EOPNOTSUPP)");
-	if (hugetlb_available(HUGE_2M) < 2)
-		SKIP(return, "fewer than 2 free 2 MiB huge pages");
+	REQUIRE_SPLIT_BLOCK_POISON();
 	install_thread_sigbus();
-	nr = hugetlb_pool(HUGE_2M, "nr_hugepages");
-	free_pages = hugetlb_pool(HUGE_2M, "free_hugepages");
-	resv = hugetlb_pool(HUGE_2M, "resv_hugepages");
+	pool_2m(&nr, &free_pages, &resv);
 	corrupted = meminfo_kb("HardwareCorrupted");
 
 	fd = gmem_create(HUGE_2M, flags);
@@ -208,15 +220,9 @@ TEST(split_block_poisoned_at_close)
 	int fd;
 	char *p;
 
-	REQUIRE_MEMORY_FAILURE();
-	if (!hugetlb_files_supported())
-		SKIP(return, "kernel without patches/0003 (huge-page files are EOPNOTSUPP)");
-	if (hugetlb_available(HUGE_2M) < 2)
-		SKIP(return, "fewer than 2 free 2 MiB huge pages");
+	REQUIRE_SPLIT_BLOCK_POISON();
 	install_thread_sigbus();
-	nr = hugetlb_pool(HUGE_2M, "nr_hugepages");
-	free_pages = hugetlb_pool(HUGE_2M, "free_hugepages");
-	resv = hugetlb_pool(HUGE_2M, "resv_hugepages");
+	pool_2m(&nr, &free_pages, &resv);
 
 	fd = gmem_create(HUGE_2M, flags | GUEST_MEMFD_FLAG_INIT_SHARED);
 	ASSERT_LE(0, fd);
