@@ -42,7 +42,6 @@ long rust_gmem_folio_nr_pages(struct folio *folio);
 int rust_gmem_folio_ref_count(struct folio *folio);
 bool rust_gmem_folio_mapped(struct folio *folio);
 bool rust_gmem_folio_maybe_dma_pinned(struct folio *folio);
-bool rust_gmem_folio_test_lru(struct folio *folio);
 bool rust_gmem_folio_test_hwpoison(struct folio *folio);
 bool rust_gmem_folio_test_uptodate(struct folio *folio);
 void rust_gmem_folio_zero(struct folio *folio);

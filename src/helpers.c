@@ -191,11 +191,6 @@ bool rust_gmem_folio_maybe_dma_pinned(struct folio *folio)
 	return folio_maybe_dma_pinned(folio);
 }
 
-bool rust_gmem_folio_test_lru(struct folio *folio)
-{
-	return folio_test_lru(folio);
-}
-
 bool rust_gmem_folio_test_uptodate(struct folio *folio)
 {
 	return folio_test_uptodate(folio);

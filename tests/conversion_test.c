@@ -352,15 +352,6 @@ TEST_F(conv, pinned_page_blocks_to_private)
 	}
 }
 
-static int run_on_cpu(int cpu)
-{
-	cpu_set_t set;
-
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	return sched_setaffinity(0, sizeof(set), &set);
-}
-
 /*
  * Folios sit in the per-CPU LRU batch of the CPU that faulted them in, with a reference; converting
  * from another CPU must not mistake that for a pin.
@@ -379,6 +370,40 @@ TEST_F(conv, fault_on_other_cpu_then_convert)
 	ASSERT_EQ(0, sched_setaffinity(0, sizeof(all), &all));
 	ASSERT_EQ(0, TO_SHARED(0, self->size));
 	EXPECT_EQ(0x77, self->mem[self->span - 1]);
+}
+
+/*
+ * A page already on the LRU that another CPU faults into a locked mapping sits in that CPU's mlock
+ * batch, with a reference, while it stays on the LRU: a conversion to private must drain every
+ * CPU's batches for it too, not only for pages new to the LRU. Likewise a page of a split block.
+ */
+TEST_F(conv, mlocked_fault_on_other_cpu_then_convert)
+{
+	cpu_set_t all;
+	char *locked;
+
+	if (sysconf(_SC_NPROCESSORS_ONLN) < 2)
+		SKIP(return, "needs two CPUs");
+	ASSERT_EQ(0, sched_getaffinity(0, sizeof(all), &all));
+	ASSERT_EQ(0, run_on_cpu(1));
+	/*
+	 * Faulted in on CPU 1; converting it drains CPU 1's batch, so a 4 KiB file's folio is on the
+	 * LRU (a split huge page never is; its order-0 pages sit in mlock batches all the same).
+	 */
+	self->mem[0] = 0x55;
+	ASSERT_EQ(0, TO_PRIVATE(0, PAGE));
+	ASSERT_EQ(0, TO_SHARED(0, PAGE));
+	/* A locked mapping faults it in again, on CPU 1: into CPU 1's mlock batch. */
+	locked = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_LOCKED | MAP_POPULATE,
+		      self->fd, 0);
+	ASSERT_NE(MAP_FAILED, locked);
+	EXPECT_EQ(0x55, locked[0]);
+	ASSERT_EQ(0, run_on_cpu(0));
+	EXPECT_EQ(0, TO_PRIVATE(0, PAGE));
+	ASSERT_EQ(0, sched_setaffinity(0, sizeof(all), &all));
+	ASSERT_EQ(0, TO_SHARED(0, PAGE));
+	EXPECT_EQ(0x55, locked[0]);
+	munmap(locked, PAGE);
 }
 
 TEST_F(conv, pinned_page_does_not_block_to_shared)

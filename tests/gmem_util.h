@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdint.h>
@@ -185,6 +186,16 @@ static inline long long gmem_entries(int fd)
 	if (gmem_debugfs(fd, text, sizeof(text)) < 0)
 		return -1;
 	return debugfs_field(text, "entries");
+}
+
+/* Moves the calling thread to `cpu` alone; 0 or -1 (errno set). */
+static inline int run_on_cpu(int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	return sched_setaffinity(0, sizeof(set), &set);
 }
 
 /* Nodes of the file's shareability tree (its exact count, from debugfs); -1 on error. */

@@ -343,6 +343,45 @@ TEST_F(huge, freed_split_block_comes_back_zeroed)
 	close(fd);
 }
 
+/*
+ * A page of a split block faulted into a locked mapping on another CPU sits in that CPU's mlock
+ * batch, with a reference: a punch must drain every CPU's batches before it calls the page held,
+ * and so must the last close, or the huge page could not go back to the pool (the teardown checks
+ * the pool).
+ */
+TEST_F(huge, locked_mapping_on_other_cpu_then_punch_and_close)
+{
+	uint64_t mode = self->flags | GUEST_MEMFD_FLAG_MMAP | GUEST_MEMFD_FLAG_INIT_SHARED;
+	cpu_set_t all;
+	char *locked;
+	int fd;
+
+	if (sysconf(_SC_NPROCESSORS_ONLN) < 2)
+		SKIP(return, "needs two CPUs");
+	ASSERT_EQ(0, sched_getaffinity(0, sizeof(all), &all));
+	for (int round = 0; round < 2; round++) {
+		fd = gmem_create(self->hsize, mode);
+		ASSERT_LE(0, fd);
+		ASSERT_EQ(0, run_on_cpu(1));
+		locked = mmap(NULL, PAGE, PROT_READ | PROT_WRITE,
+			      MAP_SHARED | MAP_LOCKED | MAP_POPULATE, fd, 0);
+		ASSERT_NE(MAP_FAILED, locked);
+		locked[0] = 0x66;
+		EXPECT_EQ(1, gmem_field(fd, "split_blocks"));
+		ASSERT_EQ(0, run_on_cpu(0));
+		if (round == 0) {
+			/* The punch unmaps the page and frees the block whole. */
+			EXPECT_EQ(0, fallocate(fd, FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE, 0,
+					       self->hsize));
+			EXPECT_EQ(0, gmem_allocated(fd));
+		}
+		munmap(locked, PAGE);
+		close(fd);
+		EXPECT_EQ(self->nr, POOL("nr_hugepages")) TH_LOG("round %d", round);
+	}
+	ASSERT_EQ(0, sched_setaffinity(0, sizeof(all), &all));
+}
+
 TEST_F(huge, conversion_of_unallocated_range)
 {
 	int fd = gmem_create(2 * self->hsize, self->flags | GUEST_MEMFD_FLAG_MMAP);

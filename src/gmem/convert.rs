@@ -102,9 +102,10 @@ pub(crate) fn convert(
         for c in changes.iter() {
             mapping.unmap_pages(c.first, c.len());
         }
-        // A new folio may still sit in a per-CPU LRU batch, which holds a reference. Drain only
-        // when a folio looks held by one (never for a pinned or mapped folio, which no drain makes
-        // idle): this CPU's batch first, which is cheap and most likely where it is, then all.
+        // An order-0 folio may sit in a per-CPU batch (LRU add, mlock), which holds a reference.
+        // Drain only when a folio may be held by one (never for a pinned or mapped folio, which no
+        // drain makes idle): this CPU's batches first, cheap and where a folio this task just
+        // allocated is, then every CPU's.
         let mut busy = first_busy(mapping, changes, &guard);
         if busy.as_ref().is_some_and(|b| b.may_be_batched) {
             super::LRU_DRAINS.fetch_add(1, Ordering::Relaxed);
@@ -255,8 +256,8 @@ fn merge_private_blocks(
 struct Busy {
     /// The first page of the conversion in the folio.
     index: usize,
-    /// Whether the reference that holds it up may be a per-CPU LRU batch's (the folio is neither
-    /// mapped nor pinned, and not on the LRU yet), which draining the batches drops.
+    /// Whether the reference that holds it up may be a per-CPU batch's (an order-0 folio neither
+    /// mapped nor pinned), which draining the batches drops.
     may_be_batched: bool,
 }
 
@@ -281,9 +282,12 @@ fn first_busy(
                     may_be_batched: false,
                 })
             } else if folio.ref_count() > expected {
+                // A per-CPU batch may hold an order-0 folio whether or not it is on the LRU yet:
+                // the LRU-add batch before, the mlock batch (a fault into a locked mapping) after.
+                // Large folios never wait in one.
                 ControlFlow::Break(Busy {
                     index,
-                    may_be_batched: !folio.is_lru(),
+                    may_be_batched: folio.nr_pages() == 1,
                 })
             } else {
                 ControlFlow::Continue(())

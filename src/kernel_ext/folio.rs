@@ -105,12 +105,6 @@ impl Folio {
         unsafe { bindings::rust_gmem_folio_maybe_dma_pinned(self.as_ptr()) }
     }
 
-    /// Whether the folio is on an LRU list (rather than, say, in a per-CPU batch on its way there).
-    pub(crate) fn is_lru(&self) -> bool {
-        // SAFETY: The folio is valid (type invariant).
-        unsafe { bindings::rust_gmem_folio_test_lru(self.as_ptr()) }
-    }
-
     /// The page frame number of the folio's first page.
     #[cfg(rust_gmem_hugetlb)]
     pub(crate) fn pfn(&self) -> usize {

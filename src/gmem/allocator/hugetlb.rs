@@ -23,6 +23,7 @@ use super::Allocator;
 use crate::kernel_ext::folio::{ExclusiveFolio, LockedFolio, NewFolio};
 use crate::kernel_ext::gfp::{self, GFP_HIGHUSER};
 use crate::kernel_ext::hugetlb::{Hstate, Subpool};
+use crate::kernel_ext::lru;
 use crate::kernel_ext::mapping::{InvalidateLockHeld, InvalidateWriteGuard, Mapping};
 use crate::kernel_ext::sched;
 use core::fmt;
@@ -375,14 +376,23 @@ impl Allocator for Hugetlb {
         // refuses the whole punch before anything is freed. A poisoned page's extra reference is
         // memory failure's, which keeps it for good.
         mapping.unmap_pages(range.first, range.len());
-        let busy = mapping.for_each_folio(range.first, range.last, guard, |f| {
-            // The page cache's reference and the walk's.
-            if f.nr_pages() == 1 && !f.is_hwpoison() && (f.is_mapped() || f.ref_count() > 2) {
-                ControlFlow::Break(())
-            } else {
-                ControlFlow::Continue(())
-            }
-        });
+        // `Some(true)` if a split page is held, and the holder may be a per-CPU batch (LRU add,
+        // mlock) that a drain lets go of: the page is neither mapped nor pinned.
+        let held = || {
+            mapping.for_each_folio(range.first, range.last, guard, |f| {
+                // The page cache's reference and the walk's.
+                if f.nr_pages() == 1 && !f.is_hwpoison() && (f.is_mapped() || f.ref_count() > 2) {
+                    ControlFlow::Break(!f.is_mapped() && !f.maybe_dma_pinned())
+                } else {
+                    ControlFlow::Continue(())
+                }
+            })
+        };
+        let mut busy = held();
+        if busy == Some(true) {
+            lru::lru_add_drain_all()?;
+            busy = held();
+        }
         if busy.is_some() {
             return Err(EAGAIN);
         }
@@ -431,6 +441,11 @@ impl Allocator for Hugetlb {
             }
             ControlFlow::Continue(())
         });
+        // A split page may still be held by a per-CPU batch (LRU add, mlock); its huge page could
+        // not go back to the pool. Best effort: without the drain, such a block is given up.
+        if !bases.is_empty() {
+            let _ = lru::lru_add_drain_all();
+        }
         for &base in bases.iter() {
             sched::cond_resched();
             let block = self.block(base);
