@@ -17,6 +17,8 @@
  * Also the memory each way of tracking private/shared takes, counted exactly: the nodes of
  * rust_gmem's maple tree (debugfs) and of KVM's attribute xarray (worked out from the indices it
  * holds, since an xarray's shape follows from them), besides the slab growth measured.
+ *
+ * BENCH_ONLY groups: host-faults, fallocate, convert, split, ranges.
  */
 #include <linux/falloc.h>
 #include <linux/memfd.h>
@@ -24,6 +26,7 @@
 #include <sys/syscall.h>
 #include <time.h>
 
+#include "bench_util.h"
 #include "gmem_util.h"
 
 #define MiB	(1ULL << 20)
@@ -38,45 +41,6 @@ static long minflt(void)
 
 	getrusage(RUSAGE_SELF, &ru);
 	return ru.ru_minflt;
-}
-
-/*
- * BENCH_ONLY=<word>[,<word>...] runs only the groups named (host-faults, fallocate, convert, split,
- * ranges); without it, all.
- */
-static int want(const char *group)
-{
-	const char *only = getenv("BENCH_ONLY");
-
-	return !only || !*only || strstr(only, group);
-}
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
-
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static uint64_t median(uint64_t *ns, int n)
-{
-	qsort(ns, n, sizeof(*ns), cmp_u64);
-	return ns[n / 2];
-}
-
-static void report(const char *workload, const char *impl, uint64_t *ns, int n, const char *unit,
-		   double per)
-{
-	printf("bench: %s|%s|%.1f|%s|%d\n", workload, impl, median(ns, n) / per, unit, n);
-	fflush(stdout);
 }
 
 /* --- the files ------------------------------------------------------------------------------- */

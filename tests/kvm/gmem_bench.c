@@ -17,6 +17,8 @@
  * first touch faults the memory in through KVM), read them again (the cost of the mappings KVM
  * made), or convert a range to shared and back with KVM_HC_MAP_GPA_RANGE, touching it after each
  * conversion, as a CoCo guest that shares a buffer does.
+ *
+ * BENCH_ONLY groups: guest-faults, round-trips.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -38,6 +40,8 @@
 #include "test_util.h"
 #include "ucall_common.h"
 
+#include "bench_util.h"
+
 #define MiB		(1ull << 20)
 #define GiB		(1ull << 30)
 #define BENCH_GPA	(4 * GiB)
@@ -53,13 +57,6 @@ static struct {
 	uint64_t passes;	/* OP_READ: passes over the memory; OP_ROUND_TRIPS: round trips */
 } cmd;
 
-/* BENCH_ONLY=<word>[,...]: only the groups named (guest-faults, round-trips); without it, all. */
-static int want(const char *group)
-{
-	const char *only = getenv("BENCH_ONLY");
-
-	return !only || !*only || strstr(only, group);
-}
 
 static void guest_map_gpa(uint64_t gpa, uint64_t npages, bool private)
 {
@@ -116,29 +113,6 @@ struct bench_vm {
 	void *mem;	/* the memslot's userspace_addr: anonymous (kvm_gmem) or the file's mapping */
 	unsigned long conversions;
 };
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
-
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static void report(const char *workload, const char *impl, uint64_t *ns, int n, const char *unit,
-		   double per)
-{
-	qsort(ns, n, sizeof(*ns), cmp_u64);
-	printf("bench: %s|%s|%.1f|%s|%d\n", workload, impl, ns[n / 2] / per, unit, n);
-	fflush(stdout);
-}
 
 /*
  * A read-write mapping of `size` bytes of `fd` (MAP_SHARED), or of anonymous memory for -1
