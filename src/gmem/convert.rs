@@ -20,9 +20,10 @@
 use super::range::Pages;
 use super::{GmemInode, Shareability};
 use crate::backport::time::{delay::fsleep, Delta};
+use crate::kernel_ext::kvm;
+use crate::kernel_ext::lru::{self, Drained};
 use crate::kernel_ext::mapping::{InvalidateWriteGuard, Mapping};
 use crate::kernel_ext::pseudo_fs::Inode;
-use crate::kernel_ext::{kvm, lru};
 use core::ops::ControlFlow;
 use core::sync::atomic::Ordering;
 use kernel::alloc::{AllocError, KVVec};
@@ -102,24 +103,18 @@ pub(crate) fn convert(
         for c in changes.iter() {
             mapping.unmap_pages(c.first, c.len());
         }
-        // An order-0 folio may sit in a per-CPU batch (LRU add, mlock), which holds a reference.
-        // Drain only when a folio may be held by one (never for a pinned or mapped folio, which no
-        // drain makes idle): this CPU's batches first, cheap and where a folio this task just
-        // allocated is, then every CPU's.
-        let mut busy = first_busy(mapping, changes, &guard);
-        if busy.as_ref().is_some_and(|b| b.may_be_batched) {
+        // An order-0 folio may sit in a per-CPU batch (LRU add, mlock), which holds a reference:
+        // drained only when the check finds a folio that may be held by one.
+        let (busy, drained) = lru::check_draining(|| first_busy(mapping, changes, &guard))?;
+        if drained != Drained::Nothing {
             super::LRU_DRAINS.fetch_add(1, Ordering::Relaxed);
-            lru::lru_add_drain();
-            busy = first_busy(mapping, changes, &guard);
         }
-        if busy.as_ref().is_some_and(|b| b.may_be_batched) {
+        if drained == Drained::AllCpus {
             super::FULL_LRU_DRAINS.fetch_add(1, Ordering::Relaxed);
-            lru::lru_add_drain_all()?;
-            busy = first_busy(mapping, changes, &guard);
         }
-        if let Some(busy) = busy {
+        if let Some(index) = busy {
             return Err(ConvertError::Busy {
-                error_offset: Pages::byte_offset(busy.index),
+                error_offset: Pages::byte_offset(index),
             });
         }
     }
@@ -252,45 +247,23 @@ fn merge_private_blocks(
     }
 }
 
-/// A folio that holds up a conversion to private.
-struct Busy {
-    /// The first page of the conversion in the folio.
-    index: usize,
-    /// Whether the reference that holds it up may be a per-CPU batch's (an order-0 folio neither
-    /// mapped nor pinned), which draining the batches drops.
-    may_be_batched: bool,
-}
-
-/// Returns the first folio in `changes` that has a reference beyond the page cache's, or is still
-/// mapped. A poisoned folio holds nothing up: it is never handed out again, and the extra reference
-/// it keeps is memory failure's.
+/// Returns the first page in `changes` whose folio is mapped, pinned or has a reference beyond the
+/// page cache's, and whether the holder may be a per-CPU batch (`Folio::held()`). A poisoned folio
+/// holds nothing up: it is never handed out again, and the extra reference it keeps is memory
+/// failure's.
 fn first_busy(
     mapping: &Mapping,
     changes: &[Pages],
     guard: &InvalidateWriteGuard<'_>,
-) -> Option<Busy> {
+) -> Option<(usize, bool)> {
     changes.iter().find_map(|c| {
         mapping.for_each_folio(c.first, c.last, guard, |folio| {
             // The page cache holds one reference per page, `for_each_folio` one more.
-            let expected = folio.nr_pages() + 1;
-            let index = folio.index().max(c.first);
-            if folio.is_hwpoison() {
-                ControlFlow::Continue(())
-            } else if folio.is_mapped() || folio.maybe_dma_pinned() {
-                ControlFlow::Break(Busy {
-                    index,
-                    may_be_batched: false,
-                })
-            } else if folio.ref_count() > expected {
-                // A per-CPU batch may hold an order-0 folio whether or not it is on the LRU yet:
-                // the LRU-add batch before, the mlock batch (a fault into a locked mapping) after.
-                // Large folios never wait in one.
-                ControlFlow::Break(Busy {
-                    index,
-                    may_be_batched: folio.nr_pages() == 1,
-                })
-            } else {
-                ControlFlow::Continue(())
+            match folio.held(folio.nr_pages() + 1) {
+                Some(batched) if !folio.is_hwpoison() => {
+                    ControlFlow::Break((folio.index().max(c.first), batched))
+                }
+                _ => ControlFlow::Continue(()),
             }
         })
     })

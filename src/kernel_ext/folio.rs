@@ -105,6 +105,23 @@ impl Folio {
         unsafe { bindings::rust_gmem_folio_maybe_dma_pinned(self.as_ptr()) }
     }
 
+    /// Whether the folio is mapped, pinned, or held beyond `expected` references: `None` if not,
+    /// else whether the holder may be a per-CPU batch that draining lets go of (see
+    /// [`lru::check_draining`]): an order-0 folio neither mapped nor pinned for DMA may sit in the
+    /// LRU-add batch (new) or the mlock batch (faulted into a locked mapping, even on the LRU);
+    /// large folios never wait in one.
+    ///
+    /// [`lru::check_draining`]: super::lru::check_draining
+    pub(crate) fn held(&self, expected: usize) -> Option<bool> {
+        if self.is_mapped() || self.maybe_dma_pinned() {
+            Some(false)
+        } else if self.ref_count() > expected {
+            Some(self.nr_pages() == 1)
+        } else {
+            None
+        }
+    }
+
     /// The page frame number of the folio's first page.
     #[cfg(rust_gmem_hugetlb)]
     pub(crate) fn pfn(&self) -> usize {

@@ -75,3 +75,37 @@ pub(crate) fn lru_add_drain_all() -> Result {
     unsafe { bindings::cpus_read_unlock() };
     result
 }
+
+/// How far [`check_draining`] drained.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Drained {
+    /// Nothing: the first check was conclusive.
+    Nothing,
+    /// This CPU's caches.
+    ThisCpu,
+    /// This CPU's caches, then every CPU's.
+    AllCpus,
+}
+
+/// Runs `check`, which finds what holds something up and says whether the holder may be a per-CPU
+/// batch (see `Folio::held()`). While it may, drains this CPU's caches (cheap, and where a folio this
+/// task just allocated is) and checks again, then every CPU's and checks once more. Returns the last
+/// finding (`None`: nothing is held) and how far it drained. A holder that is not a batch (a
+/// mapping, a pin) never costs a drain.
+pub(crate) fn check_draining<T>(
+    mut check: impl FnMut() -> Option<(T, bool)>,
+) -> Result<(Option<T>, Drained)> {
+    let mut found = check();
+    let mut drained = Drained::Nothing;
+    if found.as_ref().is_some_and(|&(_, batched)| batched) {
+        lru_add_drain();
+        drained = Drained::ThisCpu;
+        found = check();
+    }
+    if found.as_ref().is_some_and(|&(_, batched)| batched) {
+        lru_add_drain_all()?;
+        drained = Drained::AllCpus;
+        found = check();
+    }
+    Ok((found.map(|(t, _)| t), drained))
+}

@@ -133,43 +133,39 @@ impl Hugetlb {
         }
     }
 
-    /// Merges `pages` (a split block, taken out of the page cache) to stay in the file, retrying
-    /// while a lookup that raced with us still holds one. The contents are kept: if no page was
-    /// ever used, the merged folio is not up to date either (zeroed on its first use, as a new
-    /// one); otherwise the pages never used are zeroed first, and the merged folio is up to date.
+    /// Merges `pages` (a split block, taken out of the page cache) to stay in the file. The
+    /// contents are kept: if no page was ever used, the merged folio is not up to date either
+    /// (zeroed on its first use, as a new one); otherwise the pages never used are zeroed first,
+    /// and the merged folio is up to date.
     fn merge_pages(&self, pages: KVVec<NewFolio>) -> Result<NewFolio, KVVec<NewFolio>> {
-        // A poisoned page can never be part of a huge folio again.
-        if pages.iter().any(|p| p.is_hwpoison()) {
-            return Err(pages);
-        }
-        if !pages.iter().any(|p| p.is_uptodate()) {
-            return self.merge_retrying(pages);
-        }
-        for (i, page) in pages.iter().enumerate() {
-            if !page.is_uptodate() {
-                page.zero();
-                page.mark_uptodate();
-            }
-            if i % RESCHED_EVERY == 0 {
-                sched::cond_resched();
+        let used = pages.iter().any(|p| p.is_uptodate());
+        // No zeroing for a block that cannot merge anyway.
+        if used && !pages.iter().any(|p| p.is_hwpoison()) {
+            for (i, page) in pages.iter().enumerate() {
+                if !page.is_uptodate() {
+                    page.zero();
+                    page.mark_uptodate();
+                }
+                if i % RESCHED_EVERY == 0 {
+                    sched::cond_resched();
+                }
             }
         }
-        let folio = self.merge_retrying(pages)?;
-        folio.mark_uptodate();
+        let folio = self.merge_to_free(pages)?;
+        if used {
+            folio.mark_uptodate();
+        }
         Ok(folio)
     }
 
-    /// Merges `pages` (a split block, taken out of the page cache) to go back to the pool, as
-    /// [`Self::merge_pages`] but without zeroing: the pool hands a page out as not up to date, to
-    /// be zeroed on its first use.
+    /// Merges `pages` (a split block, taken out of the page cache) as they are, retrying while a
+    /// lookup that raced with us still holds one; the merged folio is not up to date. Enough for a
+    /// huge page going back to the pool, which hands pages out not up to date, to be zeroed on
+    /// their first use. A poisoned page can never be part of a huge folio again.
     fn merge_to_free(&self, pages: KVVec<NewFolio>) -> Result<NewFolio, KVVec<NewFolio>> {
         if pages.iter().any(|p| p.is_hwpoison()) {
             return Err(pages);
         }
-        self.merge_retrying(pages)
-    }
-
-    fn merge_retrying(&self, pages: KVVec<NewFolio>) -> Result<NewFolio, KVVec<NewFolio>> {
         let mut pages = pages;
         for _ in 0..MERGE_RETRIES {
             match self.pool.merge(pages) {
@@ -376,23 +372,15 @@ impl Allocator for Hugetlb {
         // refuses the whole punch before anything is freed. A poisoned page's extra reference is
         // memory failure's, which keeps it for good.
         mapping.unmap_pages(range.first, range.len());
-        // `Some(true)` if a split page is held, and the holder may be a per-CPU batch (LRU add,
-        // mlock) that a drain lets go of: the page is neither mapped nor pinned.
-        let held = || {
-            mapping.for_each_folio(range.first, range.last, guard, |f| {
-                // The page cache's reference and the walk's.
-                if f.nr_pages() == 1 && !f.is_hwpoison() && (f.is_mapped() || f.ref_count() > 2) {
-                    ControlFlow::Break(!f.is_mapped() && !f.maybe_dma_pinned())
-                } else {
-                    ControlFlow::Continue(())
+        // The page cache's reference and the walk's; a held page may be in a per-CPU batch.
+        let (busy, _) = lru::check_draining(|| {
+            mapping.for_each_folio(range.first, range.last, guard, |f| match f.held(2) {
+                Some(batched) if f.nr_pages() == 1 && !f.is_hwpoison() => {
+                    ControlFlow::Break(((), batched))
                 }
+                _ => ControlFlow::Continue(()),
             })
-        };
-        let mut busy = held();
-        if busy == Some(true) {
-            lru::lru_add_drain_all()?;
-            busy = held();
-        }
+        })?;
         if busy.is_some() {
             return Err(EAGAIN);
         }
